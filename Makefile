@@ -1,0 +1,95 @@
+# Make drives the pipeline: each stage reruns when its inputs, its config or its code changed, and the stage
+# itself redoes only the documents whose inputs changed. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+TEXTS ?= texts
+OUT ?= outputs
+CONFIGS ?= configs
+EXECUTOR ?= local
+SCHEDULER ?=
+PYTHON ?= python3
+LABELS ?= $(wildcard data/labels/stance_*.tsv)
+
+VENV := .venv
+PY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.installed
+STAMPS := $(OUT)/.stamps
+RUN := $(PY) -m pipeline
+ARGS := --texts $(TEXTS) --out $(OUT) --configs $(CONFIGS) --executor $(EXECUTOR) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+
+# Code each stage depends on; pipeline/stagecode.py lists the same files (tests/test_makefile.py checks).
+COMMON_CODE := $(addprefix pipeline/,__init__.py artifacts.py config.py errors.py schemas.py stagecode.py runner.py steps.py)
+INGEST_CODE := $(addprefix pipeline/,stages/ingest.py textclean.py sources.py)
+PARSE_CODE := $(addprefix pipeline/,stages/parse.py nlp.py)
+ENTITIES_CODE := $(addprefix pipeline/,stages/entities.py gazetteer.py nlp.py)
+STANCE_CODE := $(addprefix pipeline/,stages/stance.py stance_rules.py stance_learned.py stance_features.py nlp.py)
+NETWORK_CODE := $(addprefix pipeline/,stages/network.py)
+REPORT_CODE := $(addprefix pipeline/,stages/report.py figures.py)
+
+SOURCES := $(wildcard $(TEXTS)/*.txt $(TEXTS)/*.pdf)
+STANCE_MODEL := models/stance_learned.joblib
+
+.PHONY: help all venv ingest parse entities stance network report test lint bench train-stance evaluate clean
+
+help: ## List the targets with what they do
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:[^#]*## /\t/' | awk -F'\t' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@echo "  Variables: TEXTS=$(TEXTS) OUT=$(OUT) EXECUTOR=local|dask SCHEDULER=<address>"
+
+all: $(OUT)/report.html ## Create .venv if needed and run every stage on TEXTS into OUT
+
+venv: $(VENV_STAMP) ## Create .venv and install the pinned dependencies (spaCy model included)
+
+$(VENV_STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+ingest: $(STAMPS)/ingest ## Texts -> documents, sections, paragraphs, footnotes
+$(STAMPS)/ingest: $(VENV_STAMP) $(SOURCES) $(TEXTS) $(CONFIGS)/ingest.yaml $(COMMON_CODE) $(INGEST_CODE)
+	$(RUN) ingest $(ARGS)
+	@mkdir -p $(@D) && touch $@
+
+parse: $(STAMPS)/parse ## Paragraphs -> sentences (+ spaCy DocBin per document)
+$(STAMPS)/parse: $(STAMPS)/ingest $(CONFIGS)/parse.yaml $(COMMON_CODE) $(PARSE_CODE)
+	$(RUN) parse $(ARGS)
+	@touch $@
+
+entities: $(STAMPS)/entities ## Sentences -> mentions, entities
+$(STAMPS)/entities: $(STAMPS)/parse $(CONFIGS)/entities.yaml $(CONFIGS)/gazetteer.yaml $(COMMON_CODE) $(ENTITIES_CODE)
+	$(RUN) entities $(ARGS)
+	@touch $@
+
+stance: $(STAMPS)/stance ## Sentences + mentions -> stance, stance_by_section, stance_by_document
+$(STAMPS)/stance: $(STAMPS)/entities $(CONFIGS)/stance.yaml $(CONFIGS)/stance_lexicon.yaml $(STANCE_MODEL) $(COMMON_CODE) $(STANCE_CODE)
+	$(RUN) stance $(ARGS)
+	@touch $@
+
+network: $(STAMPS)/network ## Mentions + stance -> network_nodes, network_edges, signed_edges, GraphML/GEXF, PNG
+$(STAMPS)/network: $(STAMPS)/stance $(CONFIGS)/network.yaml $(COMMON_CODE) $(NETWORK_CODE)
+	$(RUN) network $(ARGS)
+	@touch $@
+
+report: $(OUT)/report.html ## Everything -> OUT/report.html
+$(OUT)/report.html: $(STAMPS)/network $(CONFIGS)/report.yaml $(COMMON_CODE) $(REPORT_CODE) $(wildcard models/*.json)
+	$(RUN) report $(ARGS)
+
+train-stance: $(VENV_STAMP) ## Retrain the learned stance model on data/labels (writes models/)
+	$(RUN) train-stance --labels $(LABELS) --configs $(CONFIGS)
+
+evaluate: $(VENV_STAMP) ## Score both stance methods on the labels (held-out documents, cross-fitted chapter)
+	$(RUN) evaluate-stance --labels $(LABELS) --configs $(CONFIGS) --scheme leave-one-document-out
+
+lint: $(VENV_STAMP) ## ruff (lint + format check) and mypy
+	$(PY) -m ruff check pipeline tests
+	$(PY) -m ruff format --check pipeline tests
+	$(PY) -m mypy pipeline
+
+test: lint ## Lint, type-check and run the test suite
+	$(PY) -m pytest -q
+
+bench: $(VENV_STAMP) ## Throughput and memory of the pipeline against bare spaCy (prints one JSON line)
+	$(PY) -m pipeline.bench
+
+clean: ## Remove OUT
+	rm -rf $(OUT)

@@ -1,0 +1,201 @@
+"""Typed configuration, one YAML file per stage in ``configs/``, loaded strictly and safely.
+
+Unknown keys, missing keys and wrong types are errors that name the file and the key, so that a typo never
+silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from pipeline.errors import ConfigError
+
+CONFIG_DIR = Path("configs")
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    dehyphenate_min_zipf: float
+    hyphen_keep_min_zipf: float
+    footnote_rule_min_spaces: int
+    heading_max_chars: int
+    heading_max_words: int
+    wrapped_line_max_chars: int
+    min_paragraph_chars: int
+
+
+@dataclass(frozen=True)
+class ParseConfig:
+    model: str
+    batch_size: int
+    n_process: int
+
+
+@dataclass(frozen=True)
+class EntitiesConfig:
+    gazetteer: str
+    keep_labels: list[str]
+    statistical_labels: list[str]
+    stoplist: list[str]
+    min_chars: int
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    name: str
+    entity_ids: list[str]
+    mention_kinds: list[str]
+
+
+@dataclass(frozen=True)
+class StanceConfig:
+    method: str
+    lexicon: str
+    model_path: str
+    targets: list[TargetConfig]
+    bootstrap_samples: int
+    seed: int
+    labels: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    node_labels: list[str]
+    min_count: int
+    windows: list[str]
+    louvain_seed: int
+    figure_top_n: int
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    title: str
+    evidence_per_cell: int
+    top_actors: int
+
+
+STAGE_CONFIGS: dict[str, type] = {
+    "ingest": IngestConfig,
+    "parse": ParseConfig,
+    "entities": EntitiesConfig,
+    "stance": StanceConfig,
+    "network": NetworkConfig,
+    "report": ReportConfig,
+}
+
+C = TypeVar("C")
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    """Check ``value`` against a type hint, building nested dataclasses; raise ConfigError naming ``where``."""
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping")
+        return _build(hint, value, where)
+    if origin is list:
+        (item_hint,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list")
+        return [_coerce(item, item_hint, f"{where}[{i}]") for i, item in enumerate(value)]
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(hint):
+            if option is type(None) and value is None:
+                return None
+        non_none = [o for o in typing.get_args(hint) if o is not type(None)]
+        return _coerce(value, non_none[0], where)
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected text, got {value!r}")
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    return value
+
+
+def _build(cls: type[C], raw: dict[str, Any], where: str) -> C:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key '{unknown[0]}' (expected one of: {', '.join(sorted(fields))})")
+    values: dict[str, Any] = {}
+    for name, spec in fields.items():
+        if name not in raw:
+            if spec.default is not dataclasses.MISSING or spec.default_factory is not dataclasses.MISSING:
+                continue
+            raise ConfigError(f"{where}: missing key '{name}'")
+        values[name] = _coerce(raw[name], hints[name], f"{where}: key '{name}'")
+    return cls(**values)
+
+
+def read_yaml(path: Path) -> Any:
+    """Read a YAML file with the safe loader; errors name the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: config file is not UTF-8 text") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}: malformed YAML{line}") from None
+
+
+def load_stage_config(stage: str, config_dir: Path = CONFIG_DIR) -> Any:
+    """Load and validate ``configs/<stage>.yaml`` into its dataclass."""
+    path = config_dir / f"{stage}.yaml"
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    config = _build(STAGE_CONFIGS[stage], raw, str(path))
+    _validate(stage, config, path)
+    return config
+
+
+def _validate(stage: str, config: Any, path: Path) -> None:
+    if isinstance(config, StanceConfig):
+        if config.method not in ("rules", "learned"):
+            raise ConfigError(f"{path}: key 'method': unknown stance method '{config.method}' (rules, learned)")
+        names = [t.name for t in config.targets]
+        if not names:
+            raise ConfigError(f"{path}: key 'targets': at least one target is needed")
+        if len(set(names)) != len(names):
+            raise ConfigError(f"{path}: key 'targets': target names must be unique")
+    if isinstance(config, NetworkConfig):
+        bad = sorted(set(config.windows) - {"sentence", "paragraph"})
+        if bad:
+            raise ConfigError(f"{path}: key 'windows': unknown window '{bad[0]}' (sentence, paragraph)")
+    if isinstance(config, ParseConfig) and config.n_process < 0:
+        raise ConfigError(f"{path}: key 'n_process': must be 0 (one per core) or a positive number")
+
+
+def config_hash(config: Any, *extra_files: Path) -> str:
+    """A stable hash of a config object and the data files it points at (gazetteers, lexicons, models)."""
+    digest = hashlib.sha256(json.dumps(dataclasses.asdict(config), sort_keys=True).encode())
+    for path in extra_files:
+        digest.update(str(path).encode())
+        digest.update(path.read_bytes() if path.exists() else b"<missing>")
+    return digest.hexdigest()[:16]

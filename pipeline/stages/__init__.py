@@ -1,0 +1,1 @@
+"""One module per stage; each core is a pure function of data frames and config."""

@@ -1,0 +1,95 @@
+"""Parse: every paragraph and footnote goes through spaCy once; sentences are written, docs are kept (DocBin)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pandas as pd
+from spacy.tokens import Doc, DocBin
+
+from pipeline.config import ParseConfig
+from pipeline.nlp import load_model, worker_count
+
+
+def _texts(
+    inputs: dict[str, tuple[pd.DataFrame, pd.DataFrame]],
+) -> Iterator[tuple[str, tuple[str, str, int]]]:
+    for doc_id, (paragraphs, footnotes) in inputs.items():
+        for row in paragraphs.itertuples():
+            yield str(row.text), (doc_id, "body", int(row.paragraph_index))
+        for index, note in enumerate(footnotes.itertuples()):
+            yield str(note.text), (doc_id, "footnote", index)
+
+
+def parse_documents(
+    inputs: dict[str, tuple[pd.DataFrame, pd.DataFrame]], *, config: ParseConfig
+) -> dict[str, tuple[bytes, pd.DataFrame]]:
+    """Run the model over all documents' texts in one batched stream; return each document's DocBin and sentences."""
+    nlp = load_model(config.model)
+    total_chars = sum(len(str(t)) for p, f in inputs.values() for t in [*p["text"], *f["text"]])
+    n_process = worker_count(config.n_process, total_chars)
+    docs: dict[str, list[Doc]] = {doc_id: [] for doc_id in inputs}
+    stream = nlp.pipe(_texts(inputs), as_tuples=True, batch_size=config.batch_size, n_process=n_process)
+    for doc, (doc_id, zone, index) in stream:
+        doc.user_data["zone"] = zone
+        doc.user_data["index"] = index
+        docs[doc_id].append(doc)
+    results = {}
+    for doc_id, doc_list in docs.items():
+        paragraphs, footnotes = inputs[doc_id]
+        doc_bin = DocBin(store_user_data=True)
+        for doc in doc_list:
+            doc_bin.add(doc)
+        results[doc_id] = (doc_bin.to_bytes(), sentence_table(doc_id, doc_list, paragraphs, footnotes))
+    return results
+
+
+def sentence_table(doc_id: str, docs: list[Doc], paragraphs: pd.DataFrame, footnotes: pd.DataFrame) -> pd.DataFrame:
+    """One row per sentence, numbered through the document (body first, then notes), traceable to its paragraph."""
+    section_of = dict(
+        zip(
+            paragraphs["paragraph_index"],
+            zip(paragraphs["section_index"], paragraphs["section_title"], strict=True),
+            strict=True,
+        )
+    )
+    rows = []
+    for doc in docs:
+        zone, index = doc.user_data["zone"], doc.user_data["index"]
+        if zone == "body":
+            section_index, section_title = section_of[index]
+            footnote_number = None
+        else:
+            note = footnotes.iloc[index]
+            marker_paragraph = note["paragraph_index"]
+            section_index, section_title = (
+                section_of.get(marker_paragraph, (None, None)) if pd.notna(marker_paragraph) else (None, None)
+            )
+            footnote_number = None if pd.isna(note["number"]) else int(note["number"])
+        for sent in doc.sents:
+            text = sent.text.strip()
+            if not text:
+                continue
+            rows.append(
+                {
+                    "doc_id": doc_id,
+                    "sentence_id": len(rows),
+                    "zone": zone,
+                    "section_index": section_index,
+                    "section_title": section_title,
+                    "paragraph_index": index,
+                    "footnote_number": footnote_number,
+                    "start_char": sent.start_char,
+                    "end_char": sent.start_char + len(text),
+                    "text": text,
+                }
+            )
+    frame = pd.DataFrame(rows)
+    for column in ("section_index", "footnote_number"):
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def load_docs(data: bytes, vocab: object) -> list[Doc]:
+    """Docs of one document back from its DocBin bytes, in the order they were written."""
+    return list(DocBin(store_user_data=True).from_bytes(data).get_docs(vocab))  # type: ignore[arg-type]

@@ -1,0 +1,75 @@
+"""Shared fixtures: configs, the real chapter, the spaCy model loaded once, pipeline runs into temp folders."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import load_stage_config
+from pipeline.sources import doc_id_for
+from pipeline.stages.ingest import IngestResult, ingest_text
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
+CHAPTER = ROOT / "texts" / "osce-yearbook-2017_belarus-pariah-state-no-more.txt"
+CHAPTER_ID = doc_id_for(CHAPTER)
+SHARED = ROOT.parent / "shared"
+DEV_CORPUS = SHARED / "corpus" / "dev"
+
+
+def run_pipeline(*args: str, cwd: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m pipeline ARGS`` as a user would; return the finished process."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"pipeline {' '.join(args)} failed:\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def ingest_config():
+    return load_stage_config("ingest", CONFIGS)
+
+
+@pytest.fixture(scope="session")
+def chapter_text() -> str:
+    return CHAPTER.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def chapter(ingest_config, chapter_text) -> IngestResult:
+    return ingest_text(chapter_text, doc_id=CHAPTER_ID, source_name=CHAPTER.name, config=ingest_config)
+
+
+@pytest.fixture(scope="session")
+def nlp():
+    from pipeline.nlp import load_model
+
+    return load_model(load_stage_config("parse", CONFIGS).model)
+
+
+@pytest.fixture(scope="session")
+def chapter_run(tmp_path_factory) -> Path:
+    """The whole pipeline (ingest .. network) run on the chapter alone; returns the output folder."""
+    texts = tmp_path_factory.mktemp("texts")
+    shutil.copy(CHAPTER, texts / CHAPTER.name)
+    out = tmp_path_factory.mktemp("out")
+    for stage in ("ingest", "parse", "entities", "stance", "network", "report"):
+        run_pipeline(stage, "--texts", str(texts), "--out", str(out), "--configs", str(CONFIGS))
+    return out
+
+
+@pytest.fixture(scope="session")
+def dev_run(tmp_path_factory) -> Path:
+    """Ingest, parse and entities over the whole dev corpus as one corpus."""
+    if not DEV_CORPUS.is_dir():
+        pytest.fail(f"the shared dev corpus is missing at {DEV_CORPUS}")
+    out = tmp_path_factory.mktemp("dev_out")
+    for stage in ("ingest", "parse", "entities", "stance", "network"):
+        run_pipeline(stage, "--texts", str(DEV_CORPUS), "--out", str(out), "--configs", str(CONFIGS))
+    return out
