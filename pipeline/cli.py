@@ -101,12 +101,14 @@ def dispatch(args: argparse.Namespace) -> int:
         return 0
     from pipeline import steps
 
+    if command == "show-entities":
+        print(steps.show_entities(Layout(args.out), limit=args.limit))
+        return 0
     handlers: dict[str, Callable[[argparse.Namespace], Any]] = {
-        "show-entities": lambda a: print(steps.show_entities(Layout(a.out), limit=a.limit)),
         "evaluate-stance": steps.evaluate_stance_command,
         "train-stance": steps.train_stance_command,
-        "evaluate-entities": steps.evaluate_entities_command,
-        "compare": steps.compare_command,
+        "evaluate-entities": lambda a: steps.evaluate_entities_command(a),
+        "compare": lambda a: steps.compare_command(a),
     }
     handlers[command](args)
     return 0

@@ -43,10 +43,12 @@ class ParseConfig:
 @dataclass(frozen=True)
 class EntitiesConfig:
     gazetteer: str
-    keep_labels: list[str]
     statistical_labels: list[str]
     stoplist: list[str]
     min_chars: int
+    state_nouns: list[str]
+    role_phrases: dict[str, list[str]]
+    locative_prepositions: list[str]
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,15 @@ class TargetConfig:
     name: str
     entity_ids: list[str]
     mention_kinds: list[str]
+    officials: bool
+
+
+@dataclass(frozen=True)
+class LearnedConfig:
+    C: float
+    ngram_max: int
+    min_df: int
+    use_signals: bool
 
 
 @dataclass(frozen=True)
@@ -62,9 +73,11 @@ class StanceConfig:
     lexicon: str
     model_path: str
     targets: list[TargetConfig]
+    threshold: float
+    holders: dict[str, list[str]]
+    learned: LearnedConfig
     bootstrap_samples: int
     seed: int
-    labels: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,11 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a mapping")
         return _build(hint, value, where)
+    if origin is dict:
+        key_hint, value_hint = typing.get_args(hint)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping")
+        return {str(k): _coerce(v, value_hint, f"{where}.{k}") for k, v in value.items()}
     if origin is list:
         (item_hint,) = typing.get_args(hint)
         if not isinstance(value, list):

@@ -5,7 +5,9 @@ Per-document work functions take one picklable tuple so they run the same in thi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -154,3 +156,317 @@ def run_parse(layout: Layout, configs: Path, executor: Executor) -> StageRun:
 def check_no_failures(run: StageRun) -> None:
     if run.failed and len(run.failed) == len(run.outcomes):
         raise PipelineError(f"[{run.stage}] every document failed; nothing to pass on")
+
+
+# ---------------------------------------------------------------------------------------------------- entities
+
+
+def _entities_config(configs: Path):  # type: ignore[no-untyped-def]
+    config = load_stage_config("entities", configs)
+    gazetteer_path = Path(config.gazetteer)
+    return config, gazetteer_path, config_hash(config, gazetteer_path)
+
+
+def _entities_chunk(item: tuple[list[tuple[str, str, int | None]], str, str]) -> list[Outcome]:
+    from pipeline.gazetteer import load_gazetteer
+    from pipeline.nlp import load_model
+    from pipeline.stages.entities import ActorTagger, extract_mentions
+    from pipeline.stages.parse import load_docs
+
+    docs, out, configs = item
+    layout = Layout(Path(out))
+    config, gazetteer_path, chash = _entities_config(Path(configs))
+    gazetteer = load_gazetteer(gazetteer_path)
+    nlp = load_model(load_stage_config("parse", Path(configs)).model)
+    tagger = ActorTagger(nlp, gazetteer, config)
+    outcomes = []
+    for doc_id, print_, year in docs:
+        parsed = load_docs(layout.spacy_docs(doc_id).read_bytes(), nlp.vocab)
+        mentions = extract_mentions(parsed, doc_id=doc_id, year=year, tagger=tagger, gazetteer=gazetteer)
+        meta = {"stage": "entities", "fingerprint": print_, "config_hash": chash}
+        write_table(mentions, layout.partition("mentions", doc_id), name="mentions", meta=meta)
+        outcomes.append(Outcome(doc_id, doc_id, "done"))
+    return outcomes
+
+
+def _document_years(layout: Layout) -> dict[str, int | None]:
+    from pipeline.artifacts import read_table
+
+    documents = read_table(layout.table("documents"), name="documents")
+    return {str(d): (None if pd.isna(y) else int(y)) for d, y in zip(documents["doc_id"], documents["year"], strict=True)}
+
+
+def run_entities(layout: Layout, configs: Path, executor: Executor) -> StageRun:
+    """Find and resolve actor mentions per document; rebuild the corpus entity table."""
+    from pipeline.artifacts import read_table
+    from pipeline.gazetteer import load_gazetteer
+    from pipeline.stages.entities import entity_table
+
+    run = StageRun("entities")
+    config, gazetteer_path, chash = _entities_config(configs)
+    gazetteer = load_gazetteer(gazetteer_path)
+    years = _document_years(layout)
+    doc_ids = layout.partition_ids("sentences")
+    stale = []
+    for doc_id in doc_ids:
+        upstream = upstream_fingerprint(layout, ("sentences",), doc_id)
+        year = years.get(doc_id)
+        print_ = fingerprint("entities", stage_code_version("entities"), chash, upstream, year)
+        if upstream is not None and is_current(layout.partition("mentions", doc_id), print_):
+            run.outcomes.append(Outcome(doc_id, doc_id, "current"))
+        else:
+            stale.append((doc_id, print_, year))
+    work = [(chunk, str(layout.out), str(configs)) for chunk in chunks(stale, executor.workers)]
+    for outcomes in executor.map(_entities_chunk, work):
+        run.outcomes.extend(outcomes)
+    for doc_id in remove_stale_partitions(layout, "mentions", set(doc_ids)):
+        run.outcomes.append(Outcome(doc_id, doc_id, "removed"))
+    mentions = read_table(layout.table("mentions"), name="mentions")
+    meta = {
+        "stage": "entities",
+        "config_hash": chash,
+        "inputs": {d: upstream_fingerprint(layout, ("mentions",), d) for d in layout.partition_ids("mentions")},
+    }
+    write_table(entity_table(mentions, gazetteer), layout.table("entities"), name="entities", meta=meta)
+    record_summary(layout, run)
+    return run
+
+
+def show_entities(layout: Layout, *, limit: int = 60) -> str:
+    """The entity table as a researcher would check it: most mentioned in the body first."""
+    from pipeline.artifacts import read_table
+
+    entities = read_table(layout.table("entities"), name="entities")
+    entities = entities.sort_values(["n_body_mentions", "n_mentions", "entity_id"], ascending=[False, False, True])
+    view = entities.head(limit).assign(aliases=lambda f: f["aliases"].map(lambda a: "; ".join(a)[:70]))
+    columns = ["entity_id", "name", "label", "qid", "n_body_mentions", "n_mentions", "n_documents", "aliases"]
+    with pd.option_context("display.width", 220, "display.max_colwidth", 72, "display.max_rows", limit):
+        return view[columns].to_string(index=False)
+
+
+# ---------------------------------------------------------------------------------------------------- stance
+
+
+@dataclass(frozen=True)
+class StanceContext:
+    config: Any
+    gazetteer: Any
+    lexicon: Any
+    bundle: Any
+    chash: str
+
+
+def _stance_context(configs: Path) -> StanceContext:
+    import joblib
+
+    from pipeline.errors import ConfigError, ModelError
+    from pipeline.gazetteer import load_gazetteer
+    from pipeline.stance_features import load_lexicon
+
+    config = load_stage_config("stance", configs)
+    entities_config = load_stage_config("entities", configs)
+    gazetteer = load_gazetteer(Path(entities_config.gazetteer))
+    for target in config.targets:
+        unknown = [e for e in target.entity_ids if e not in gazetteer.entries]
+        if unknown:
+            raise ConfigError(
+                f"{configs / 'stance.yaml'}: target '{target.name}' names unknown entity id '{unknown[0]}'"
+                f" (ids come from {entities_config.gazetteer})"
+            )
+    lexicon = load_lexicon(Path(config.lexicon))
+    model_path = Path(config.model_path)
+    bundle = None
+    if config.method == "learned":
+        if not model_path.exists():
+            raise ModelError(f"{model_path}: stance model missing; run `make train-stance` (or set method: rules)")
+        bundle = joblib.load(model_path)
+    files = [Path(config.lexicon), Path(entities_config.gazetteer)] + ([model_path] if bundle is not None else [])
+    return StanceContext(config, gazetteer, lexicon, bundle, config_hash(config, *files))
+
+
+def _stance_chunk(item: tuple[list[tuple[str, str]], str, str]) -> list[Outcome]:
+    from pipeline.nlp import load_model
+    from pipeline.stages.parse import load_docs
+    from pipeline.stages.stance import analyse, items_from_docs, predict, stance_table
+
+    docs, out, configs = item
+    layout = Layout(Path(out))
+    context = _stance_context(Path(configs))
+    nlp = load_model(load_stage_config("parse", Path(configs)).model)
+    outcomes = []
+    for doc_id, print_ in docs:
+        parsed = load_docs(layout.spacy_docs(doc_id).read_bytes(), nlp.vocab)
+        sentences = read_partition(layout, "sentences", doc_id)
+        mentions = read_partition(layout, "mentions", doc_id)
+        items = items_from_docs(doc_id, parsed, sentences, mentions)
+        features = analyse(items, config=context.config, gazetteer=context.gazetteer, lexicon=context.lexicon)
+        predictions = predict(features, method=context.config.method, bundle=context.bundle)
+        meta = {"stage": "stance", "fingerprint": print_, "config_hash": context.chash}
+        write_table(stance_table(features, predictions), layout.partition("stance", doc_id), name="stance", meta=meta)
+        outcomes.append(Outcome(doc_id, doc_id, "done"))
+    return outcomes
+
+
+def run_stance(layout: Layout, configs: Path, executor: Executor) -> StageRun:
+    """Judge every body sentence for every target; rebuild the section and document summaries."""
+    from pipeline.artifacts import read_table
+    from pipeline.stages.stance import by_document, by_section
+
+    run = StageRun("stance")
+    context = _stance_context(configs)
+    doc_ids = layout.partition_ids("mentions")
+    stale = []
+    for doc_id in doc_ids:
+        upstream = upstream_fingerprint(layout, ("sentences", "mentions"), doc_id)
+        print_ = fingerprint("stance", stage_code_version("stance"), context.chash, upstream)
+        if upstream is not None and is_current(layout.partition("stance", doc_id), print_):
+            run.outcomes.append(Outcome(doc_id, doc_id, "current"))
+        else:
+            stale.append((doc_id, print_))
+    work = [(chunk, str(layout.out), str(configs)) for chunk in chunks(stale, executor.workers)]
+    for outcomes in executor.map(_stance_chunk, work):
+        run.outcomes.extend(outcomes)
+    for doc_id in remove_stale_partitions(layout, "stance", set(doc_ids)):
+        run.outcomes.append(Outcome(doc_id, doc_id, "removed"))
+    stance = read_table(layout.table("stance"), name="stance")
+    sections = read_table(layout.table("sections"), name="sections")
+    documents = read_table(layout.table("documents"), name="documents")
+    config = context.config
+    meta = {
+        "stage": "stance",
+        "config_hash": context.chash,
+        "inputs": {d: upstream_fingerprint(layout, ("stance",), d) for d in layout.partition_ids("stance")},
+    }
+    summary = by_section(stance, sections, samples=config.bootstrap_samples, seed=config.seed)
+    write_table(summary, layout.table("stance_by_section"), name="stance_by_section", meta=meta)
+    summary = by_document(stance, documents, samples=config.bootstrap_samples, seed=config.seed)
+    write_table(summary, layout.table("stance_by_document"), name="stance_by_document", meta=meta)
+    record_summary(layout, run)
+    return run
+
+
+def _labelled_features(labels: list[Path], configs: Path, sources: list[Path]) -> tuple[pd.DataFrame, StanceContext]:
+    from pipeline.nlp import load_model
+    from pipeline.stages.entities import ActorTagger
+    from pipeline.stance_training import featurize_labels, index_sources, read_labels
+
+    context = _stance_context_rules(configs)
+    config = context.config
+    frame = read_labels(labels, [t.name for t in config.targets])
+    nlp = load_model(load_stage_config("parse", configs).model)
+    tagger = ActorTagger(nlp, context.gazetteer, load_stage_config("entities", configs))
+    index = index_sources(sources, set(frame["doc_id"]), load_stage_config("ingest", configs))
+    features = featurize_labels(frame, nlp=nlp, tagger=tagger, sources=index, config=config,
+                                gazetteer=context.gazetteer, lexicon=context.lexicon)
+    return features, context
+
+
+def _stance_context_rules(configs: Path) -> StanceContext:
+    """The stance context without loading a trained model (for training and evaluation)."""
+    from pipeline.gazetteer import load_gazetteer
+    from pipeline.stance_features import load_lexicon
+
+    config = load_stage_config("stance", configs)
+    gazetteer = load_gazetteer(Path(load_stage_config("entities", configs).gazetteer))
+    return StanceContext(config, gazetteer, load_lexicon(Path(config.lexicon)), None, "")
+
+
+GUIDELINE = Path("..") / "shared" / "STANCE_GUIDELINE.md"
+DEFAULT_SOURCES = [Path("texts"), Path("..") / "shared" / "corpus" / "dev"]
+
+
+def _subsets(features: pd.DataFrame) -> dict[str, pd.Series]:
+    section_folded = features["fold"].str.contains("#s", regex=False)
+    return {"held-out dev documents": ~section_folded, "chapter, cross-fitted": section_folded}
+
+
+def train_and_score(labels: list[Path], configs: Path, sources: list[Path]) -> tuple[Any, dict[str, Any]]:
+    """Train the bundle and score both methods cross-fitted on the same labelled rows."""
+    from pipeline.stance_training import cross_fitted_predictions, evaluate, labels_hash, train
+
+    features, context = _labelled_features(labels, configs, sources)
+    guideline = sha256_file(GUIDELINE) if GUIDELINE.exists() else ""
+    bundle = train(features, config=context.config, training_hash=labels_hash(labels), guideline_sha256=guideline)
+    scores = {
+        method: evaluate(features, cross_fitted_predictions(features, bundle, method), subsets=_subsets(features))
+        for method in ("learned", "rules")
+    }
+    return bundle, {"scores": scores, "n_rows": len(features), "n_sentences": int(features["sentence"].nunique()),
+                    "n_documents": int(features["doc_id"].nunique())}
+
+
+def train_stance_command(args: Any) -> None:
+    import json
+
+    import joblib
+
+    from pipeline.artifacts import atomic_path, write_text_atomic
+    from pipeline.stance_training import format_scores
+
+    bundle, report = train_and_score(args.labels, args.configs, DEFAULT_SOURCES)
+    config = load_stage_config("stance", args.configs)
+    model_path = args.model or Path(config.model_path)
+    with atomic_path(model_path) as tmp:
+        joblib.dump(bundle, tmp, compress=3)
+    card = {
+        "model": str(model_path),
+        "training_labels": sorted(str(p) for p in args.labels),
+        "training_sha256": bundle.training_hash,
+        "guideline_sha256": bundle.guideline_sha256,
+        "n_training_rows": bundle.n_training_rows,
+        "params": bundle.params,
+        "folds": sorted(bundle.folds),
+        "command": "make train-stance",
+        **report,
+    }
+    write_text_atomic(model_path.with_suffix(".json"), json.dumps(card, indent=2, sort_keys=True) + "\n")
+    for method, results in report["scores"].items():
+        print(format_scores(method, results))
+
+
+def evaluate_stance_command(args: Any) -> None:
+    import json
+
+    from pipeline.artifacts import write_text_atomic
+    from pipeline.stance_training import format_scores
+
+    if args.scheme == "predictions":
+        results = evaluate_artifact(args.labels, Layout(args.out), args.configs)
+        print(format_scores("stance artifact in " + str(args.out), results))
+        if args.json:
+            write_text_atomic(args.json, json.dumps(results, indent=2) + "\n")
+        return
+    _, report = train_and_score(args.labels, args.configs, DEFAULT_SOURCES)
+    methods = [args.method] if args.method else ["learned", "rules"]
+    for method in methods:
+        print(format_scores(method, report["scores"][method]))
+    if args.json:
+        write_text_atomic(args.json, json.dumps(report, indent=2) + "\n")
+
+
+def evaluate_artifact(labels: list[Path], layout: Layout, configs: Path) -> dict[str, Any]:
+    """Score the ``stance`` artifact of an output folder against labels, matching sentences by their text."""
+    from pipeline.artifacts import read_table
+    from pipeline.stance_training import evaluate, normalise, read_labels
+
+    config = load_stage_config("stance", configs)
+    gold = read_labels(labels, [t.name for t in config.targets])
+    stance = read_table(layout.table("stance"), name="stance")
+    stance = stance[stance["doc_id"].isin(set(gold["doc_id"]))]
+    index: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    for row in stance[["doc_id", "sentence_id", "text"]].drop_duplicates().itertuples():
+        index.setdefault((str(row.doc_id), ""), []).append((normalise(str(row.text)), int(row.sentence_id)))
+    lookup = stance.set_index(["doc_id", "sentence_id", "target"])["label"]
+    rows = []
+    for row in gold.itertuples():
+        key = normalise(str(row.sentence))
+        candidates = index.get((str(row.doc_id), ""), [])
+        match = next((sid for text, sid in candidates if key and (key in text or text in key)), None)
+        if match is None:
+            continue
+        rows.append({"gold": row.label, "target": row.target, "predicted": lookup.get((row.doc_id, match, row.target))})
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        raise PipelineError(f"no labelled sentence of {', '.join(map(str, labels))} was found in {layout.out}")
+    predictions = pd.DataFrame({"label": frame["predicted"].fillna("none")}, index=frame.index)
+    return evaluate(frame, predictions, subsets={f"matched {len(frame)}/{len(gold)} labels": frame["gold"].notna()})

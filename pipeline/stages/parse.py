@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pandas as pd
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc, DocBin, Span
 
 from pipeline.config import ParseConfig
 from pipeline.nlp import load_model, worker_count
@@ -16,7 +17,7 @@ def _texts(
 ) -> Iterator[tuple[str, tuple[str, str, int]]]:
     for doc_id, (paragraphs, footnotes) in inputs.items():
         for row in paragraphs.itertuples():
-            yield str(row.text), (doc_id, "body", int(row.paragraph_index))
+            yield str(row.text), (doc_id, "body", int(row.paragraph_index))  # type: ignore[arg-type]
         for index, note in enumerate(footnotes.itertuples()):
             yield str(note.text), (doc_id, "footnote", index)
 
@@ -44,46 +45,60 @@ def parse_documents(
     return results
 
 
+@dataclass(frozen=True)
+class Sentence:
+    sentence_id: int
+    zone: str
+    index: int
+    doc: Doc
+    span: Span
+
+
+def iter_sentences(docs: list[Doc]) -> Iterator[Sentence]:
+    """Sentences of one document's docs in order, numbered as in the ``sentences`` artifact."""
+    sentence_id = 0
+    for doc in docs:
+        for sent in doc.sents:
+            if not sent.text.strip():
+                continue
+            yield Sentence(sentence_id, doc.user_data["zone"], doc.user_data["index"], doc, sent)
+            sentence_id += 1
+
+
 def sentence_table(doc_id: str, docs: list[Doc], paragraphs: pd.DataFrame, footnotes: pd.DataFrame) -> pd.DataFrame:
     """One row per sentence, numbered through the document (body first, then notes), traceable to its paragraph."""
-    section_of = dict(
-        zip(
-            paragraphs["paragraph_index"],
-            zip(paragraphs["section_index"], paragraphs["section_title"], strict=True),
-            strict=True,
+    section_of = {
+        int(p): (int(i), str(t))
+        for p, i, t in zip(
+            paragraphs["paragraph_index"], paragraphs["section_index"], paragraphs["section_title"], strict=True
         )
-    )
-    rows = []
-    for doc in docs:
-        zone, index = doc.user_data["zone"], doc.user_data["index"]
-        if zone == "body":
-            section_index, section_title = section_of[index]
-            footnote_number = None
+    }
+    rows: list[dict[str, object]] = []
+    for sentence in iter_sentences(docs):
+        section: tuple[int | None, str | None] = (None, None)
+        footnote_number = None
+        if sentence.zone == "body":
+            section = section_of[sentence.index]
         else:
-            note = footnotes.iloc[index]
-            marker_paragraph = note["paragraph_index"]
-            section_index, section_title = (
-                section_of.get(marker_paragraph, (None, None)) if pd.notna(marker_paragraph) else (None, None)
-            )
+            note = footnotes.iloc[sentence.index]
+            if pd.notna(note["paragraph_index"]):
+                section = section_of.get(int(note["paragraph_index"]), (None, None))
             footnote_number = None if pd.isna(note["number"]) else int(note["number"])
-        for sent in doc.sents:
-            text = sent.text.strip()
-            if not text:
-                continue
-            rows.append(
-                {
-                    "doc_id": doc_id,
-                    "sentence_id": len(rows),
-                    "zone": zone,
-                    "section_index": section_index,
-                    "section_title": section_title,
-                    "paragraph_index": index,
-                    "footnote_number": footnote_number,
-                    "start_char": sent.start_char,
-                    "end_char": sent.start_char + len(text),
-                    "text": text,
-                }
-            )
+        text = sentence.span.text.strip()
+        rows.append(
+            {
+                "doc_id": doc_id,
+                "sentence_id": sentence.sentence_id,
+                "zone": sentence.zone,
+                "section_index": section[0],
+                "section_title": section[1],
+                "paragraph_index": sentence.index,
+                "footnote_number": footnote_number,
+                "start_char": sentence.span.start_char,
+                "end_char": sentence.span.start_char + len(text),
+                "text": text,
+            }
+        )
     frame = pd.DataFrame(rows)
     for column in ("section_index", "footnote_number"):
         frame[column] = frame[column].astype("Int64")

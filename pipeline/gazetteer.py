@@ -1,0 +1,129 @@
+"""The actor gazetteer (``configs/gazetteer.yaml``): canonical entities, their surface forms and offices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import read_yaml
+from pipeline.errors import ConfigError
+
+LABELS = ("GPE", "ORG", "PERSON", "LOC", "EVENT", "LAW", "FORMAT")
+ROLES = (
+    "head_of_state",
+    "head_of_government",
+    "foreign_minister",
+    "defence_minister",
+    "secretary_general",
+    "chairperson",
+    "special_representative",
+)
+
+
+@dataclass(frozen=True)
+class Role:
+    of: str
+    role: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    name: str
+    label: str
+    qid: str | None = None
+    aliases: tuple[str, ...] = ()
+    metonyms: tuple[str, ...] = ()
+    demonyms: tuple[str, ...] = ()
+    affiliation: str | None = None
+    roles: tuple[Role, ...] = ()
+
+
+@dataclass
+class Gazetteer:
+    entries: dict[str, Entry]
+    version: str = ""
+    _holders: dict[tuple[str, str], list[Role | Any]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for entry in self.entries.values():
+            for role in entry.roles:
+                self._holders.setdefault((role.of, role.role), []).append((entry.id, role))
+
+    def holder(self, state: str, role: str, year: int | None) -> str | None:
+        """The entity that held ``role`` of ``state`` in ``year`` (None if unknown or ambiguous)."""
+        if year is None:
+            return None
+        found = {eid for eid, r in self._holders.get((state, role), []) if r.start <= year <= r.end}
+        return found.pop() if len(found) == 1 else None
+
+    def demonym_index(self) -> dict[str, str]:
+        return {d.lower(): e.id for e in self.entries.values() for d in e.demonyms}
+
+    def state_of(self, entity_id: str) -> str | None:
+        """The state (GPE) an entity stands for or belongs to, following affiliations."""
+        seen = set()
+        current: str | None = entity_id
+        while current and current not in seen:
+            seen.add(current)
+            entry = self.entries.get(current)
+            if entry is None:
+                return None
+            if entry.label == "GPE":
+                return entry.id
+            current = entry.affiliation
+        return None
+
+
+def _strings(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = raw.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: key '{key}' must be a list of text")
+    return tuple(value)
+
+
+def load_gazetteer(path: Path) -> Gazetteer:
+    """Read and check the gazetteer: unique ids, known labels and roles, references that resolve."""
+    raw = read_yaml(path)
+    if not isinstance(raw, dict) or not isinstance(raw.get("entities"), list):
+        raise ConfigError(f"{path}: expected a mapping with a list under 'entities'")
+    entries: dict[str, Entry] = {}
+    allowed = {"id", "name", "label", "qid", "aliases", "metonyms", "demonyms", "affiliation", "roles"}
+    for index, item in enumerate(raw["entities"]):
+        where = f"{path}: entities[{index}]"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where}: expected a mapping")
+        unknown = sorted(set(item) - allowed)
+        if unknown:
+            raise ConfigError(f"{where}: unknown key '{unknown[0]}'")
+        for key in ("id", "name", "label"):
+            if not isinstance(item.get(key), str):
+                raise ConfigError(f"{where}: missing key '{key}'")
+        if item["label"] not in LABELS:
+            raise ConfigError(f"{where}: unknown label '{item['label']}' (one of {', '.join(LABELS)})")
+        if item["id"] in entries:
+            raise ConfigError(f"{where}: duplicate id '{item['id']}'")
+        roles = []
+        for r in item.get("roles") or []:
+            if not isinstance(r, dict) or r.get("role") not in ROLES or not isinstance(r.get("of"), str):
+                raise ConfigError(f"{where}: bad role {r!r}")
+            roles.append(Role(of=r["of"], role=r["role"], start=int(r.get("from", 0)), end=int(r.get("to", 9999))))
+        entries[item["id"]] = Entry(
+            id=item["id"],
+            name=item["name"],
+            label=item["label"],
+            qid=item.get("qid"),
+            aliases=_strings(item, "aliases", where),
+            metonyms=_strings(item, "metonyms", where),
+            demonyms=_strings(item, "demonyms", where),
+            affiliation=item.get("affiliation"),
+            roles=tuple(roles),
+        )
+    for entry in entries.values():
+        for ref in [entry.affiliation, *(r.of for r in entry.roles)]:
+            if ref is not None and ref not in entries:
+                raise ConfigError(f"{path}: entity '{entry.id}' refers to unknown id '{ref}'")
+    return Gazetteer(entries=entries, version=str(raw.get("version", "")))

@@ -1,0 +1,221 @@
+"""What both stance methods read from a parsed sentence: references to a target and dependency-based cue signals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from spacy.tokens import Span, Token
+
+from pipeline.config import StanceConfig, TargetConfig, read_yaml
+from pipeline.errors import ConfigError
+from pipeline.gazetteer import Gazetteer
+
+CATEGORIES = ("wrongdoing", "opposition", "support", "positive_quality", "negative_quality", "victim_goods")
+AGENT_DEPS = {"nsubj", "poss", "compound", "amod", "nmod", "agent", "csubj"}
+PATIENT_DEPS = {"dobj", "obj", "nsubjpass", "attr", "dative", "iobj", "oprd"}
+PATIENT_PREPS = {"against", "on", "upon", "toward", "towards", "for", "with", "to", "of", "over", "at", "in"}
+SIGNAL_NAMES = tuple(
+    f"{category}:{role}" for category in CATEGORIES for role in ("agent", "patient", "near")
+) + ("negated", "reported", "quoted", "n_refs", "other_target")
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    categories: dict[str, frozenset[str]]
+    negators: frozenset[str]
+    reporting: frozenset[str]
+
+    def category(self, lemma: str) -> str | None:
+        for name in CATEGORIES:
+            if lemma in self.categories[name]:
+                return name
+        return None
+
+
+def load_lexicon(path: Path) -> Lexicon:
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of word lists")
+    missing = [k for k in (*CATEGORIES, "negators", "reporting") if k not in raw]
+    if missing:
+        raise ConfigError(f"{path}: missing key '{missing[0]}'")
+    unknown = sorted(set(raw) - {*CATEGORIES, "negators", "reporting", "version"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown key '{unknown[0]}'")
+
+    def words(key: str) -> frozenset[str]:
+        value = raw[key]
+        if not isinstance(value, list):
+            raise ConfigError(f"{path}: key '{key}' must be a list of words")
+        return frozenset(str(w).lower() for w in value)
+
+    return Lexicon(
+        categories={c: words(c) for c in CATEGORIES}, negators=words("negators"), reporting=words("reporting")
+    )
+
+
+@dataclass(frozen=True)
+class Cue:
+    token: Token
+    category: str
+    role: str  # agent | patient | near
+    negated: bool
+    holder_span: Span | None
+
+
+@dataclass
+class TargetView:
+    """One sentence seen from one target: the spans referring to it and the cues around them."""
+
+    target: str
+    refs: list[Span]
+    cues: list[Cue] = field(default_factory=list)
+    reported_by: Span | None = None
+    quoted: bool = False
+    other_target: bool = False
+
+    @property
+    def mentioned(self) -> bool:
+        return bool(self.refs)
+
+
+def refers_to(span: Span, target: TargetConfig, gazetteer: Gazetteer, officials: bool = True) -> bool:
+    """Whether an actor span refers to ``target`` under its config (entity ids, mention kinds, officials)."""
+    kind = "name" if span.id_ == "model" else span.id_
+    if kind not in target.mention_kinds:
+        return False
+    if span.kb_id_ in target.entity_ids:
+        return True
+    if officials and span.label_ == "PERSON":
+        entry = gazetteer.entries.get(span.kb_id_)
+        return entry is not None and entry.affiliation in target.entity_ids
+    return False
+
+
+def _ancestors(token: Token, limit: int = 6) -> list[Token]:
+    chain = []
+    current = token
+    for _ in range(limit):
+        if current.head is current:
+            break
+        current = current.head
+        chain.append(current)
+    return chain
+
+
+def _role(ref: Span, cue: Token) -> str | None:
+    """How a target reference stands to a cue word in the dependency tree, if at all."""
+    head = ref.root
+    if head.head == cue:
+        if head.dep_ in AGENT_DEPS:
+            return "agent"
+        if head.dep_ in PATIENT_DEPS:
+            return "patient"
+        if head.dep_ == "conj":
+            return None
+    if head.dep_ == "pobj" and head.head.head == cue:
+        prep = head.head.lower_
+        if prep == "by":
+            return "agent"
+        if prep in PATIENT_PREPS:
+            return "patient"
+    if head.dep_ == "conj":
+        first = head.head
+        while first.dep_ == "conj" and first.head is not first:
+            first = first.head
+        if first is not head:
+            sub = _role(first.doc[first.i : first.i + 1], cue)
+            if sub is not None:
+                return sub
+    # the subject of a governing verb acts through an xcomp/ccomp cue ("Russia continues to occupy")
+    if head.dep_ == "nsubj" and cue.head == head.head and cue.dep_ in ("xcomp", "ccomp", "advcl", "dobj"):
+        return "agent"
+    if head.dep_ in ("poss", "compound", "amod") and head.head.head == cue and head.head.dep_ in ("nsubj", "poss"):
+        return "agent"
+    if cue in _ancestors(head, 3):
+        return "near"
+    return None
+
+
+def _negated(cue: Token, lexicon: Lexicon) -> bool:
+    for token in (cue, cue.head):
+        if any(child.dep_ == "neg" or child.lower_ in lexicon.negators for child in token.children):
+            return True
+    return False
+
+
+def _agent_of(cue: Token, actors: list[Span], exclude: list[Span]) -> Span | None:
+    """The actor span that is the agent of a cue (subject of its verb, possessor of its noun, 'by' phrase)."""
+    for span in actors:
+        if any(span.start == e.start for e in exclude):
+            continue
+        if _role(span, cue) == "agent":
+            return span
+    return None
+
+
+def read_target(sentence: Span, actors: list[Span], target: TargetConfig, config: StanceConfig,
+                gazetteer: Gazetteer, lexicon: Lexicon, all_targets: list[TargetConfig]) -> TargetView:
+    """Collect the references to ``target`` in a sentence and every lexicon cue they stand in relation to."""
+    refs = [s for s in actors if refers_to(s, target, gazetteer)]
+    view = TargetView(target=target.name, refs=refs)
+    view.other_target = any(
+        refers_to(s, other, gazetteer) for other in all_targets if other.name != target.name for s in actors
+    )
+    if not refs:
+        return view
+    text = sentence.text
+    view.quoted = any(q in text for q in "“\"") and any(q in text for q in "”\"")
+    for token in sentence:
+        category = lexicon.category(token.lemma_.lower())
+        if category is None:
+            continue
+        for ref in refs:
+            if token.i in range(ref.start, ref.end):
+                continue
+            role = _role(ref, token)
+            if role is None:
+                continue
+            holder = _agent_of(token, actors, refs) if role == "patient" else None
+            view.cues.append(Cue(token, category, role, _negated(token, lexicon), holder))
+            break
+    for token in sentence:
+        if token.lemma_.lower() in lexicon.reporting and token.pos_ == "VERB":
+            subject = _agent_of(token, actors, refs)
+            if subject is not None:
+                view.reported_by = subject
+                break
+    return view
+
+
+def signals(view: TargetView) -> dict[str, float]:
+    """Counts of cue categories by the target's role, plus context flags: the learned model's rule features."""
+    values = dict.fromkeys(SIGNAL_NAMES, 0.0)
+    for cue in view.cues:
+        values[f"{cue.category}:{cue.role}"] += -1.0 if cue.negated else 1.0
+        values["negated"] += float(cue.negated)
+    values["reported"] = float(view.reported_by is not None)
+    values["quoted"] = float(view.quoted)
+    values["n_refs"] = float(len(view.refs))
+    values["other_target"] = float(view.other_target)
+    return values
+
+
+def marked_text(sentence: Span, actors: list[Span], view: TargetView, gazetteer: Gazetteer,
+                all_targets: list[TargetConfig]) -> str:
+    """The sentence with this target's references replaced by TGT and other targets' by OTH, for the learned model."""
+    pieces, cursor = [], sentence.start_char
+    ref_starts = {r.start for r in view.refs}
+    for span in sorted(actors, key=lambda s: s.start):
+        if span.start in ref_starts:
+            token = " TGT "
+        elif any(refers_to(span, t, gazetteer) for t in all_targets if t.name != view.target):
+            token = " OTH "
+        else:
+            continue
+        pieces.append(sentence.doc.text[cursor : span.start_char])
+        pieces.append(token)
+        cursor = span.end_char
+    pieces.append(sentence.doc.text[cursor : sentence.end_char])
+    return " ".join("".join(pieces).split())

@@ -1,0 +1,126 @@
+"""The learned stance method: a scikit-learn classifier over the target-marked sentence and the rule signals.
+
+A saved bundle holds the model trained on every label plus one model per held-out fold (a dev document, or a
+section of a labelled chapter), so that a labelled sentence is always predicted by a model that never saw it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from pipeline.stance_features import SIGNAL_NAMES
+
+CLASSES = ("none", "neutral", "pro", "anti")
+
+
+class StanceClassifier(ClassifierMixin, BaseEstimator):
+    """Logistic regression on TF-IDF n-grams of the marked sentence plus standardised rule signals."""
+
+    def __init__(self, *, C: float = 4.0, ngram_max: int = 2, min_df: int = 1, use_signals: bool = True,
+                 random_state: int = 13) -> None:
+        self.C = C
+        self.ngram_max = ngram_max
+        self.min_df = min_df
+        self.use_signals = use_signals
+        self.random_state = random_state
+
+    def _pipeline(self) -> Pipeline:
+        parts: list[tuple[str, Any, Any]] = [
+            (
+                "text",
+                TfidfVectorizer(ngram_range=(1, self.ngram_max), min_df=self.min_df, sublinear_tf=True,
+                                lowercase=True, token_pattern=r"(?u)\b\w[\w'-]*\b"),
+                "text",
+            )
+        ]
+        if self.use_signals:
+            parts.append(("signals", StandardScaler(), list(SIGNAL_NAMES)))
+        return Pipeline(
+            [
+                ("features", ColumnTransformer(parts)),
+                ("classifier", LogisticRegression(C=self.C, class_weight="balanced", max_iter=5000,
+                                                  random_state=self.random_state)),
+            ]
+        )
+
+    def fit(self, X: pd.DataFrame, y: Any) -> StanceClassifier:
+        self.pipeline_ = self._pipeline().fit(X, list(y))
+        self.classes_ = self.pipeline_.classes_
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return self.pipeline_.predict_proba(X)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.pipeline_.predict(X)
+
+    def evidence(self, X: pd.DataFrame, labels: list[str], top: int = 3) -> list[list[str]]:
+        """The n-grams of each sentence that pushed hardest toward its predicted label."""
+        transformer = self.pipeline_.named_steps["features"]
+        vectorizer: TfidfVectorizer = transformer.named_transformers_["text"]
+        names = vectorizer.get_feature_names_out()
+        coefs = self.pipeline_.named_steps["classifier"].coef_
+        classes = list(self.classes_)
+        matrix = vectorizer.transform(X["text"])
+        out = []
+        for row, label in zip(range(matrix.shape[0]), labels, strict=True):
+            if label not in classes or len(classes) < 2:
+                out.append([])
+                continue
+            weights = coefs[classes.index(label)] if coefs.shape[0] > 1 else coefs[0]
+            vector = matrix.getrow(row)
+            contributions = sorted(
+                ((vector.data[k] * weights[i], names[i]) for k, i in enumerate(vector.indices)), reverse=True
+            )
+            out.append([name for value, name in contributions[:top] if value > 0 and name.lower() != "tgt"])
+        return out
+
+
+@dataclass
+class StanceBundle:
+    """The full model, the cross-fitting fold models, and what they were trained on."""
+
+    full: StanceClassifier
+    folds: dict[str, StanceClassifier] = field(default_factory=dict)
+    training_hash: str = ""
+    guideline_sha256: str = ""
+    n_training_rows: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def model_for(self, doc_id: str, section_index: int | None) -> tuple[StanceClassifier, str]:
+        """The model that never saw this document (or this section of a section-folded chapter)."""
+        section_key = f"{doc_id}#s{section_index}"
+        if section_key in self.folds:
+            return self.folds[section_key], f"learned (cross-fitted, held out {section_key})"
+        if doc_id in self.folds:
+            return self.folds[doc_id], f"learned (cross-fitted, held out {doc_id})"
+        return self.full, "learned"
+
+
+def fold_key(doc_id: str, section_index: int | None, section_folded: set[str]) -> str:
+    """Training rows are held out by document, or by section for documents folded by section (the chapter)."""
+    if doc_id not in section_folded:
+        return doc_id
+    return f"{doc_id}#s{-1 if section_index is None else section_index}"
+
+
+def train_bundle(features: pd.DataFrame, labels: pd.Series, folds: pd.Series, *, params: dict[str, Any],
+                 training_hash: str, guideline_sha256: str) -> StanceBundle:
+    """Fit the full model and one model per fold (every fold's rows left out of its model)."""
+    full = StanceClassifier(**params).fit(features, labels)
+    bundle = StanceBundle(full=full, training_hash=training_hash, guideline_sha256=guideline_sha256,
+                          n_training_rows=len(features), params=params)
+    for key in sorted(set(folds)):
+        keep = (folds != key).to_numpy()
+        bundle.folds[key] = StanceClassifier(**params).fit(features[keep], labels[keep])
+    return bundle
