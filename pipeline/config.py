@@ -11,7 +11,7 @@ import hashlib
 import json
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -83,6 +83,7 @@ class StanceConfig:
 @dataclass(frozen=True)
 class NetworkConfig:
     node_labels: list[str]
+    exclude_kinds: list[str]
     min_count: int
     windows: list[str]
     louvain_seed: int
@@ -188,7 +189,7 @@ def load_stage_config(stage: str, config_dir: Path = CONFIG_DIR) -> Any:
     raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
-    config = _build(STAGE_CONFIGS[stage], raw, str(path))
+    config: Any = _build(STAGE_CONFIGS[stage], raw, str(path))
     _validate(stage, config, path)
     return config
 

@@ -35,6 +35,7 @@ class Entry:
     name: str
     label: str
     qid: str | None = None
+    codes: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     metonyms: tuple[str, ...] = ()
     demonyms: tuple[str, ...] = ()
@@ -46,7 +47,7 @@ class Entry:
 class Gazetteer:
     entries: dict[str, Entry]
     version: str = ""
-    _holders: dict[tuple[str, str], list[Role | Any]] = field(default_factory=dict, repr=False)
+    _holders: dict[tuple[str, str], list[tuple[str, Role]]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for entry in self.entries.values():
@@ -59,6 +60,15 @@ class Gazetteer:
             return None
         found = {eid for eid, r in self._holders.get((state, role), []) if r.start <= year <= r.end}
         return found.pop() if len(found) == 1 else None
+
+    def state_for_code(self, code: str | None) -> str | None:
+        """The state entity with ISO alpha-3 ``code`` (from document metadata), if any."""
+        if not code:
+            return None
+        for entry in self.entries.values():
+            if code.upper() in entry.codes:
+                return entry.id
+        return None
 
     def demonym_index(self) -> dict[str, str]:
         return {d.lower(): e.id for e in self.entries.values() for d in e.demonyms}
@@ -91,7 +101,7 @@ def load_gazetteer(path: Path) -> Gazetteer:
     if not isinstance(raw, dict) or not isinstance(raw.get("entities"), list):
         raise ConfigError(f"{path}: expected a mapping with a list under 'entities'")
     entries: dict[str, Entry] = {}
-    allowed = {"id", "name", "label", "qid", "aliases", "metonyms", "demonyms", "affiliation", "roles"}
+    allowed = {"id", "name", "label", "qid", "codes", "aliases", "metonyms", "demonyms", "affiliation", "roles"}
     for index, item in enumerate(raw["entities"]):
         where = f"{path}: entities[{index}]"
         if not isinstance(item, dict):
@@ -116,6 +126,7 @@ def load_gazetteer(path: Path) -> Gazetteer:
             name=item["name"],
             label=item["label"],
             qid=item.get("qid"),
+            codes=_strings(item, "codes", where),
             aliases=_strings(item, "aliases", where),
             metonyms=_strings(item, "metonyms", where),
             demonyms=_strings(item, "demonyms", where),

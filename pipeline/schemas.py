@@ -24,6 +24,8 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("last_page", I64),
         ("citation", STR),
         ("front_matter", pa.list_(STR)),
+        ("speaker", STR),
+        ("country", STR),
         ("source_path", STR),
         ("source_sha256", STR),
         ("format", STR),

@@ -108,3 +108,40 @@ def read_source(path: Path) -> Source:
         raise InputError(path, "permission denied") from None
     except IsADirectoryError:
         raise InputError(path, "is a directory, not a file") from None
+
+
+METADATA_FILE = "METADATA.tsv"
+METADATA_COLUMNS = {
+    "title": ("title", "title_or_session"),
+    "year": ("year", "date", "date_or_year"),
+    "speaker": ("speaker",),
+    "country": ("country", "country_or_origin"),
+}
+
+
+def read_metadata(texts_dir: Path) -> dict[str, dict[str, str]]:
+    """Optional document metadata: ``METADATA.tsv`` (a ``filename`` column, then title/year/speaker/country)
+    in the texts folder or its parent. Returns {file name: {field: value}} with the fields found."""
+    import csv
+
+    for folder in (texts_dir, texts_dir.parent):
+        path = folder / METADATA_FILE
+        if not path.is_file():
+            continue
+        try:
+            with path.open(encoding="utf-8", newline="") as handle:
+                rows = list(csv.DictReader(handle, delimiter="\t"))
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise InputError(path, f"unreadable metadata table ({exc})") from None
+        if rows and "filename" not in rows[0]:
+            raise InputError(path, "metadata table has no 'filename' column")
+        table: dict[str, dict[str, str]] = {}
+        for row in rows:
+            fields = {}
+            for field_name, candidates in METADATA_COLUMNS.items():
+                value = next((row[c].strip() for c in candidates if row.get(c)), "")
+                if value:
+                    fields[field_name] = value
+            table[row["filename"]] = fields
+        return table
+    return {}

@@ -15,9 +15,13 @@ CATEGORIES = ("wrongdoing", "opposition", "support", "positive_quality", "negati
 AGENT_DEPS = {"nsubj", "poss", "compound", "amod", "nmod", "agent", "csubj"}
 PATIENT_DEPS = {"dobj", "obj", "nsubjpass", "attr", "dative", "iobj", "oprd"}
 PATIENT_PREPS = {"against", "on", "upon", "toward", "towards", "for", "with", "to", "of", "over", "at", "in"}
-SIGNAL_NAMES = tuple(
-    f"{category}:{role}" for category in CATEGORIES for role in ("agent", "patient", "near")
-) + ("negated", "reported", "quoted", "n_refs", "other_target")
+SIGNAL_NAMES = tuple(f"{category}:{role}" for category in CATEGORIES for role in ("agent", "patient", "near")) + (
+    "negated",
+    "reported",
+    "quoted",
+    "n_refs",
+    "other_target",
+)
 
 
 @dataclass(frozen=True)
@@ -155,8 +159,15 @@ def _agent_of(cue: Token, actors: list[Span], exclude: list[Span]) -> Span | Non
     return None
 
 
-def read_target(sentence: Span, actors: list[Span], target: TargetConfig, config: StanceConfig,
-                gazetteer: Gazetteer, lexicon: Lexicon, all_targets: list[TargetConfig]) -> TargetView:
+def read_target(
+    sentence: Span,
+    actors: list[Span],
+    target: TargetConfig,
+    config: StanceConfig,
+    gazetteer: Gazetteer,
+    lexicon: Lexicon,
+    all_targets: list[TargetConfig],
+) -> TargetView:
     """Collect the references to ``target`` in a sentence and every lexicon cue they stand in relation to."""
     refs = [s for s in actors if refers_to(s, target, gazetteer)]
     view = TargetView(target=target.name, refs=refs)
@@ -166,7 +177,7 @@ def read_target(sentence: Span, actors: list[Span], target: TargetConfig, config
     if not refs:
         return view
     text = sentence.text
-    view.quoted = any(q in text for q in "“\"") and any(q in text for q in "”\"")
+    view.quoted = any(q in text for q in '“"') and any(q in text for q in '”"')
     for token in sentence:
         category = lexicon.category(token.lemma_.lower())
         if category is None:
@@ -202,8 +213,9 @@ def signals(view: TargetView) -> dict[str, float]:
     return values
 
 
-def marked_text(sentence: Span, actors: list[Span], view: TargetView, gazetteer: Gazetteer,
-                all_targets: list[TargetConfig]) -> str:
+def marked_text(
+    sentence: Span, actors: list[Span], view: TargetView, gazetteer: Gazetteer, all_targets: list[TargetConfig]
+) -> str:
     """The sentence with this target's references replaced by TGT and other targets' by OTH, for the learned model."""
     pieces, cursor = [], sentence.start_char
     ref_starts = {r.start for r in view.refs}

@@ -26,8 +26,9 @@ CLASSES = ("none", "neutral", "pro", "anti")
 class StanceClassifier(ClassifierMixin, BaseEstimator):
     """Logistic regression on TF-IDF n-grams of the marked sentence plus standardised rule signals."""
 
-    def __init__(self, *, C: float = 4.0, ngram_max: int = 2, min_df: int = 1, use_signals: bool = True,
-                 random_state: int = 13) -> None:
+    def __init__(
+        self, *, C: float = 4.0, ngram_max: int = 2, min_df: int = 1, use_signals: bool = True, random_state: int = 13
+    ) -> None:
         self.C = C
         self.ngram_max = ngram_max
         self.min_df = min_df
@@ -38,8 +39,13 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         parts: list[tuple[str, Any, Any]] = [
             (
                 "text",
-                TfidfVectorizer(ngram_range=(1, self.ngram_max), min_df=self.min_df, sublinear_tf=True,
-                                lowercase=True, token_pattern=r"(?u)\b\w[\w'-]*\b"),
+                TfidfVectorizer(
+                    ngram_range=(1, self.ngram_max),
+                    min_df=self.min_df,
+                    sublinear_tf=True,
+                    lowercase=True,
+                    token_pattern=r"(?u)\b\w[\w'-]*\b",
+                ),
                 "text",
             )
         ]
@@ -48,8 +54,12 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         return Pipeline(
             [
                 ("features", ColumnTransformer(parts)),
-                ("classifier", LogisticRegression(C=self.C, class_weight="balanced", max_iter=5000,
-                                                  random_state=self.random_state)),
+                (
+                    "classifier",
+                    LogisticRegression(
+                        C=self.C, class_weight="balanced", max_iter=5000, random_state=self.random_state
+                    ),
+                ),
             ]
         )
 
@@ -72,7 +82,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         coefs = self.pipeline_.named_steps["classifier"].coef_
         classes = list(self.classes_)
         matrix = vectorizer.transform(X["text"])
-        out = []
+        out: list[list[str]] = []
         for row, label in zip(range(matrix.shape[0]), labels, strict=True):
             if label not in classes or len(classes) < 2:
                 out.append([])
@@ -114,12 +124,24 @@ def fold_key(doc_id: str, section_index: int | None, section_folded: set[str]) -
     return f"{doc_id}#s{-1 if section_index is None else section_index}"
 
 
-def train_bundle(features: pd.DataFrame, labels: pd.Series, folds: pd.Series, *, params: dict[str, Any],
-                 training_hash: str, guideline_sha256: str) -> StanceBundle:
+def train_bundle(
+    features: pd.DataFrame,
+    labels: pd.Series,
+    folds: pd.Series,
+    *,
+    params: dict[str, Any],
+    training_hash: str,
+    guideline_sha256: str,
+) -> StanceBundle:
     """Fit the full model and one model per fold (every fold's rows left out of its model)."""
     full = StanceClassifier(**params).fit(features, labels)
-    bundle = StanceBundle(full=full, training_hash=training_hash, guideline_sha256=guideline_sha256,
-                          n_training_rows=len(features), params=params)
+    bundle = StanceBundle(
+        full=full,
+        training_hash=training_hash,
+        guideline_sha256=guideline_sha256,
+        n_training_rows=len(features),
+        params=params,
+    )
     for key in sorted(set(folds)):
         keep = (folds != key).to_numpy()
         bundle.folds[key] = StanceClassifier(**params).fit(features[keep], labels[keep])

@@ -21,12 +21,12 @@ from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_recal
 from pipeline.config import IngestConfig, StanceConfig
 from pipeline.errors import InputError
 from pipeline.gazetteer import Gazetteer
-from pipeline.sources import doc_id_for, list_sources, read_source
-from pipeline.stance_features import Lexicon
-from pipeline.stance_learned import CLASSES, StanceBundle, fold_key, train_bundle
-from pipeline.stages.entities import ActorTagger
+from pipeline.sources import doc_id_for, list_sources, read_metadata, read_source
+from pipeline.stages.entities import ActorTagger, speaker_states
 from pipeline.stages.ingest import ingest_text
 from pipeline.stages.stance import SentenceItem, analyse, predict
+from pipeline.stance_features import Lexicon
+from pipeline.stance_learned import CLASSES, StanceBundle, fold_key, train_bundle
 
 LABEL_COLUMNS = ["doc_id", "sentence", "target", "label", "holder", "note"]
 YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)")
@@ -66,52 +66,72 @@ def labels_hash(paths: list[Path]) -> str:
 
 @dataclass(frozen=True)
 class SourceIndex:
-    """Sections of the labelled documents: normalised paragraph texts with their section indexes."""
+    """The labelled documents' paragraphs (normalised) with their section and speaking state."""
 
-    paragraphs: dict[str, list[tuple[str, int]]]
+    paragraphs: dict[str, list[tuple[str, int, str | None]]]
     n_sections: dict[str, int]
 
-    def section_of(self, doc_id: str, sentence: str) -> int | None:
+    def locate(self, doc_id: str, sentence: str) -> tuple[int | None, str | None]:
+        """(section index, speaker state) of the paragraph holding ``sentence``; (None, None) if not found."""
         key = normalise(sentence)
-        for text, section in self.paragraphs.get(doc_id, []):
+        for text, section, speaker in self.paragraphs.get(doc_id, []):
             if key and key in text:
-                return section
-        return None
+                return section, speaker
+        return None, None
 
 
-def index_sources(folders: list[Path], doc_ids: set[str], config: IngestConfig) -> SourceIndex:
-    paragraphs: dict[str, list[tuple[str, int]]] = {}
+def index_sources(folders: list[Path], doc_ids: set[str], config: IngestConfig, gazetteer: Gazetteer) -> SourceIndex:
+    """Ingest the labelled documents' sources (with their metadata) to know sections and speakers."""
+    paragraphs: dict[str, list[tuple[str, int, str | None]]] = {}
     n_sections: dict[str, int] = {}
     for folder in folders:
         if not folder.is_dir():
             continue
+        metadata = read_metadata(folder)
         for path in list_sources(folder):
             doc_id = doc_id_for(path)
             if doc_id not in doc_ids or doc_id in paragraphs:
                 continue
             result = ingest_text(read_source(path).text, doc_id=doc_id, source_name=str(path), config=config)
-            paragraphs[doc_id] = [(normalise(t), int(s)) for t, s in zip(
-                result.paragraphs["text"], result.paragraphs["section_index"], strict=True)]
+            texts = [str(t) for t in result.paragraphs["text"]]
+            country = gazetteer.state_for_code(metadata.get(path.name, {}).get("country"))
+            speakers = speaker_states(texts, gazetteer, country)
+            paragraphs[doc_id] = [
+                (normalise(t), int(s), sp)
+                for t, s, sp in zip(texts, result.paragraphs["section_index"], speakers, strict=True)
+            ]
             n_sections[doc_id] = len(result.sections)
     return SourceIndex(paragraphs, n_sections)
 
 
-def featurize_labels(labels: pd.DataFrame, *, nlp: Any, tagger: ActorTagger, sources: SourceIndex,
-                     config: StanceConfig, gazetteer: Gazetteer, lexicon: Lexicon) -> pd.DataFrame:
+def featurize_labels(
+    labels: pd.DataFrame,
+    *,
+    nlp: Any,
+    tagger: ActorTagger,
+    sources: SourceIndex,
+    config: StanceConfig,
+    gazetteer: Gazetteer,
+    lexicon: Lexicon,
+) -> pd.DataFrame:
     """Parse each labelled sentence, tag its actors, analyse it for every target; join the gold labels."""
     sentences = labels[["doc_id", "sentence"]].drop_duplicates().reset_index(drop=True)
     items = []
     for k, (row, doc) in enumerate(zip(sentences.itertuples(), nlp.pipe(sentences["sentence"]), strict=True)):
         year = YEAR.search(str(row.doc_id))
+        section, speaker = sources.locate(str(row.doc_id), str(row.sentence))
         doc.user_data["year"] = int(year.group(1)) if year else None
+        doc.user_data["speaker"] = speaker
         tagger(doc)
-        section = sources.section_of(str(row.doc_id), str(row.sentence))
         items.append(SentenceItem(str(row.doc_id), k, section, None, doc[:], list(doc.spans["actors"])))
     features = analyse(items, config=config, gazetteer=gazetteer, lexicon=lexicon)
     features["sentence"] = [sentences.at[int(i), "sentence"] for i in features["sentence_id"]]
     gold = labels.rename(columns={"label": "gold", "holder": "gold_holder"})
-    merged = features.merge(gold[["doc_id", "sentence", "target", "gold", "gold_holder", "label_file"]],
-                            on=["doc_id", "sentence", "target"], how="inner")
+    merged = features.merge(
+        gold[["doc_id", "sentence", "target", "gold", "gold_holder", "label_file"]],
+        on=["doc_id", "sentence", "target"],
+        how="inner",
+    )
     section_folded = {d for d, n in sources.n_sections.items() if n >= 2}
     merged["fold"] = [
         fold_key(d, None if pd.isna(s) else int(s), section_folded)
@@ -123,10 +143,16 @@ def featurize_labels(labels: pd.DataFrame, *, nlp: Any, tagger: ActorTagger, sou
 def train(features: pd.DataFrame, *, config: StanceConfig, training_hash: str, guideline_sha256: str) -> StanceBundle:
     """Fit on the sentences where a target was detected (gold 'none' there teaches the model to reject)."""
     rows = features[features["mentioned"]].reset_index(drop=True)
-    params = {"C": config.learned.C, "ngram_max": config.learned.ngram_max, "min_df": config.learned.min_df,
-              "use_signals": config.learned.use_signals, "random_state": config.seed}
-    return train_bundle(rows, rows["gold"], rows["fold"], params=params, training_hash=training_hash,
-                        guideline_sha256=guideline_sha256)
+    params = {
+        "C": config.learned.C,
+        "ngram_max": config.learned.ngram_max,
+        "min_df": config.learned.min_df,
+        "use_signals": config.learned.use_signals,
+        "random_state": config.seed,
+    }
+    return train_bundle(
+        rows, rows["gold"], rows["fold"], params=params, training_hash=training_hash, guideline_sha256=guideline_sha256
+    )
 
 
 def cross_fitted_predictions(features: pd.DataFrame, bundle: StanceBundle | None, method: str) -> pd.DataFrame:
@@ -135,9 +161,7 @@ def cross_fitted_predictions(features: pd.DataFrame, bundle: StanceBundle | None
     if method == "learned" and bundle is not None:
         folded = frame.copy()
         # the fold key decides the model: chapters by section, other documents by document
-        folded["section_index"] = [
-            int(k.split("#s")[1]) if "#s" in k else None for k in folded["fold"]
-        ]
+        folded["section_index"] = [int(k.split("#s")[1]) if "#s" in k else None for k in folded["fold"]]
         return predict(folded, method="learned", bundle=bundle)
     return predict(frame, method="rules", bundle=None)
 
@@ -156,15 +180,20 @@ def score(gold: list[str], predicted: list[str]) -> dict[str, Any]:
         "n": len(gold),
         "macro_f1": round(float(np.mean(f1)), 4),
         "per_class": {
-            label: {"precision": round(float(p), 4), "recall": round(float(r), 4), "f1": round(float(f), 4),
-                    "support": int(s)}
+            label: {
+                "precision": round(float(p), 4),
+                "recall": round(float(r), 4),
+                "f1": round(float(f), 4),
+                "support": int(s),
+            }
             for label, p, r, f, s in zip(["pro", "anti", "neutral"], precision, recall, f1, support, strict=True)
         },
         "confusion": {
             "labels": list(CLASSES),
             "matrix": confusion_matrix(gold, predicted, labels=list(CLASSES)).tolist(),
         },
-        "kappa": round(float(cohen_kappa_score(gold, predicted, labels=list(CLASSES))), 4) if len(set(gold)) > 1
+        "kappa": round(float(cohen_kappa_score(gold, predicted, labels=list(CLASSES))), 4)
+        if len(set(gold)) > 1
         else float("nan"),
         "mention_detection": {
             "precision": round(det_p, 4),
@@ -191,7 +220,10 @@ def evaluate(features: pd.DataFrame, predictions: pd.DataFrame, *, subsets: dict
 def format_scores(method: str, results: dict[str, Any]) -> str:
     """A plain-text table of the scores, one line per subset and target, then the pooled confusion matrices."""
     lines = [f"method: {method}"]
-    header = f"  {'subset':<28}{'target':<10}{'n':>5}{'macroF1':>9}{'kappa':>8}{'detF1':>8}   pro P/R     anti P/R    neutral P/R"
+    header = (
+        f"  {'subset':<28}{'target':<10}{'n':>5}{'macroF1':>9}{'kappa':>8}{'detF1':>8}"
+        "   pro P/R     anti P/R    neutral P/R"
+    )
     lines.append(header)
     for subset, by_target in results.items():
         for target, s in by_target.items():

@@ -5,6 +5,7 @@ Per-document work functions take one picklable tuple so they run the same in thi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,15 +24,15 @@ from pipeline.artifacts import (
 from pipeline.config import config_hash, load_stage_config
 from pipeline.errors import InputError, PipelineError
 from pipeline.runner import Executor, Outcome, StageRun, chunks, record_summary, upstream_fingerprint
-from pipeline.sources import doc_id_for, list_sources, read_source
+from pipeline.sources import doc_id_for, list_sources, read_metadata, read_source
 from pipeline.stagecode import stage_code_version
 from pipeline.stages.ingest import ingest_text
 
 INGEST_TABLES = ("documents", "sections", "paragraphs", "footnotes")
 
 
-def _ingest_one(item: tuple[str, str, str, str]) -> Outcome:
-    path_str, doc_id, out, configs = item
+def _ingest_one(item: tuple[str, str, str, str, dict[str, str]]) -> Outcome:
+    path_str, doc_id, out, configs, metadata = item
     path, layout = Path(path_str), Layout(Path(out))
     config = load_stage_config("ingest", Path(configs))
     chash = config_hash(config)
@@ -39,7 +40,7 @@ def _ingest_one(item: tuple[str, str, str, str]) -> Outcome:
         source_sha = sha256_file(path)
     except OSError as exc:
         return Outcome(path_str, doc_id, "failed", f"{path}: cannot read ({exc.strerror})")
-    print_ = fingerprint("ingest", stage_code_version("ingest"), chash, source_sha, doc_id)
+    print_ = fingerprint("ingest", stage_code_version("ingest"), chash, source_sha, doc_id, metadata)
     if all(is_current(layout.partition(t, doc_id), print_) for t in INGEST_TABLES):
         return Outcome(path_str, doc_id, "current")
     try:
@@ -47,13 +48,18 @@ def _ingest_one(item: tuple[str, str, str, str]) -> Outcome:
         result = ingest_text(source.text, doc_id=doc_id, source_name=str(path), config=config)
     except InputError as exc:
         return Outcome(path_str, doc_id, "failed", str(exc))
+    year = re.search(r"(19|20)\d\d", metadata.get("year", ""))
     document = {
         **result.document,
+        "title": result.document["title"] or metadata.get("title"),
+        "year": int(year.group(0)) if year else result.document["year"],
+        "speaker": metadata.get("speaker"),
+        "country": metadata.get("country"),
         "source_path": str(path),
         "source_sha256": source_sha,
         "format": source.format,
         "encoding": source.encoding,
-        "warnings": source.warnings + list(result.document["warnings"]),  # type: ignore[call-overload]
+        "warnings": source.warnings + list(result.document["warnings"]),
     }
     meta = {"stage": "ingest", "fingerprint": print_, "config_hash": chash, "inputs": {str(path): source_sha}}
     frames = {
@@ -71,8 +77,9 @@ def run_ingest(texts: Path, layout: Layout, configs: Path, executor: Executor) -
     """Ingest every .txt/.pdf in ``texts``; only new or changed documents are processed."""
     run = StageRun("ingest")
     load_stage_config("ingest", configs)  # fail early, once, on a bad config
-    items: list[tuple[str, str, str, str]] = []
+    items: list[tuple[str, str, str, str, dict[str, str]]] = []
     seen: dict[str, Path] = {}
+    metadata = read_metadata(texts)
     for path in list_sources(texts):
         doc_id = doc_id_for(path)
         if doc_id in seen:
@@ -80,7 +87,7 @@ def run_ingest(texts: Path, layout: Layout, configs: Path, executor: Executor) -
             run.outcomes.append(Outcome(str(path), None, "failed", message))
             continue
         seen[doc_id] = path
-        items.append((str(path), doc_id, str(layout.out), str(configs)))
+        items.append((str(path), doc_id, str(layout.out), str(configs), metadata.get(path.name, {})))
     run.outcomes.extend(executor.map(_ingest_one, items))
     keep = {o.doc_id for o in run.outcomes if o.status in ("done", "current") and o.doc_id}
     for name in INGEST_TABLES:
@@ -161,13 +168,13 @@ def check_no_failures(run: StageRun) -> None:
 # ---------------------------------------------------------------------------------------------------- entities
 
 
-def _entities_config(configs: Path):  # type: ignore[no-untyped-def]
+def _entities_config(configs: Path) -> tuple[Any, Path, str]:
     config = load_stage_config("entities", configs)
     gazetteer_path = Path(config.gazetteer)
     return config, gazetteer_path, config_hash(config, gazetteer_path)
 
 
-def _entities_chunk(item: tuple[list[tuple[str, str, int | None]], str, str]) -> list[Outcome]:
+def _entities_chunk(item: tuple[list[tuple[str, str, int | None, str | None]], str, str]) -> list[Outcome]:
     from pipeline.gazetteer import load_gazetteer
     from pipeline.nlp import load_model
     from pipeline.stages.entities import ActorTagger, extract_mentions
@@ -180,20 +187,26 @@ def _entities_chunk(item: tuple[list[tuple[str, str, int | None]], str, str]) ->
     nlp = load_model(load_stage_config("parse", Path(configs)).model)
     tagger = ActorTagger(nlp, gazetteer, config)
     outcomes = []
-    for doc_id, print_, year in docs:
+    for doc_id, print_, year, country in docs:
         parsed = load_docs(layout.spacy_docs(doc_id).read_bytes(), nlp.vocab)
-        mentions = extract_mentions(parsed, doc_id=doc_id, year=year, tagger=tagger, gazetteer=gazetteer)
+        mentions = extract_mentions(
+            parsed, doc_id=doc_id, year=year, country=country, tagger=tagger, gazetteer=gazetteer
+        )
         meta = {"stage": "entities", "fingerprint": print_, "config_hash": chash}
         write_table(mentions, layout.partition("mentions", doc_id), name="mentions", meta=meta)
         outcomes.append(Outcome(doc_id, doc_id, "done"))
     return outcomes
 
 
-def _document_years(layout: Layout) -> dict[str, int | None]:
+def _document_context(layout: Layout) -> dict[str, tuple[int | None, str | None]]:
+    """Each document's year and speaker country (from metadata): what entity resolution needs to know."""
     from pipeline.artifacts import read_table
 
     documents = read_table(layout.table("documents"), name="documents")
-    return {str(d): (None if pd.isna(y) else int(y)) for d, y in zip(documents["doc_id"], documents["year"], strict=True)}
+    return {
+        str(row.doc_id): (None if pd.isna(row.year) else int(row.year), None if pd.isna(row.country) else row.country)
+        for row in documents.itertuples()
+    }
 
 
 def run_entities(layout: Layout, configs: Path, executor: Executor) -> StageRun:
@@ -205,17 +218,17 @@ def run_entities(layout: Layout, configs: Path, executor: Executor) -> StageRun:
     run = StageRun("entities")
     config, gazetteer_path, chash = _entities_config(configs)
     gazetteer = load_gazetteer(gazetteer_path)
-    years = _document_years(layout)
+    contexts = _document_context(layout)
     doc_ids = layout.partition_ids("sentences")
     stale = []
     for doc_id in doc_ids:
         upstream = upstream_fingerprint(layout, ("sentences",), doc_id)
-        year = years.get(doc_id)
-        print_ = fingerprint("entities", stage_code_version("entities"), chash, upstream, year)
+        year, country = contexts.get(doc_id, (None, None))
+        print_ = fingerprint("entities", stage_code_version("entities"), chash, upstream, year, country)
         if upstream is not None and is_current(layout.partition("mentions", doc_id), print_):
             run.outcomes.append(Outcome(doc_id, doc_id, "current"))
         else:
-            stale.append((doc_id, print_, year))
+            stale.append((doc_id, print_, year, country))
     work = [(chunk, str(layout.out), str(configs)) for chunk in chunks(stale, executor.workers)]
     for outcomes in executor.map(_entities_chunk, work):
         run.outcomes.extend(outcomes)
@@ -355,9 +368,16 @@ def _labelled_features(labels: list[Path], configs: Path, sources: list[Path]) -
     frame = read_labels(labels, [t.name for t in config.targets])
     nlp = load_model(load_stage_config("parse", configs).model)
     tagger = ActorTagger(nlp, context.gazetteer, load_stage_config("entities", configs))
-    index = index_sources(sources, set(frame["doc_id"]), load_stage_config("ingest", configs))
-    features = featurize_labels(frame, nlp=nlp, tagger=tagger, sources=index, config=config,
-                                gazetteer=context.gazetteer, lexicon=context.lexicon)
+    index = index_sources(sources, set(frame["doc_id"]), load_stage_config("ingest", configs), context.gazetteer)
+    features = featurize_labels(
+        frame,
+        nlp=nlp,
+        tagger=tagger,
+        sources=index,
+        config=config,
+        gazetteer=context.gazetteer,
+        lexicon=context.lexicon,
+    )
     return features, context
 
 
@@ -391,8 +411,12 @@ def train_and_score(labels: list[Path], configs: Path, sources: list[Path]) -> t
         method: evaluate(features, cross_fitted_predictions(features, bundle, method), subsets=_subsets(features))
         for method in ("learned", "rules")
     }
-    return bundle, {"scores": scores, "n_rows": len(features), "n_sentences": int(features["sentence"].nunique()),
-                    "n_documents": int(features["doc_id"].nunique())}
+    return bundle, {
+        "scores": scores,
+        "n_rows": len(features),
+        "n_sentences": int(features["sentence"].nunique()),
+        "n_documents": int(features["doc_id"].nunique()),
+    }
 
 
 def train_stance_command(args: Any) -> None:
@@ -470,3 +494,174 @@ def evaluate_artifact(labels: list[Path], layout: Layout, configs: Path) -> dict
         raise PipelineError(f"no labelled sentence of {', '.join(map(str, labels))} was found in {layout.out}")
     predictions = pd.DataFrame({"label": frame["predicted"].fillna("none")}, index=frame.index)
     return evaluate(frame, predictions, subsets={f"matched {len(frame)}/{len(gold)} labels": frame["gold"].notna()})
+
+
+# ---------------------------------------------------------------------------------------------------- network
+
+
+def _signed_input(stance: pd.DataFrame, config: Any) -> pd.DataFrame:
+    """Holders and targets under one namespace (gazetteer ids), so 'Russia' the holder is 'russia' the target."""
+    holder_ids = {name: ids[0] for name, ids in config.holders.items() if ids}
+    target_ids = {t.name: t.entity_ids[0] for t in config.targets if t.entity_ids}
+    frame = stance.copy()
+    frame["holder"] = frame["holder"].map(lambda h: holder_ids.get(h, h) if isinstance(h, str) else h)
+    frame["target"] = frame["target"].map(lambda t: target_ids.get(t, t))
+    return frame
+
+
+def run_network(layout: Layout, configs: Path) -> StageRun:
+    """Co-mention networks per corpus, document and section; the signed network; GraphML/GEXF exports; PNG figures."""
+    from pipeline.artifacts import read_table, write_text_atomic
+    from pipeline.stages import network
+
+    run = StageRun("network")
+    config = load_stage_config("network", configs)
+    stance_config = load_stage_config("stance", configs)
+    chash = config_hash(config)
+    mentions = read_table(layout.table("mentions"), name="mentions")
+    sentences = read_table(layout.table("sentences"), name="sentences")
+    entities = read_table(layout.table("entities"), name="entities")
+    stance = read_table(layout.table("stance"), name="stance")
+    nodes, edges = network.build_cooccurrence(mentions, sentences, entities, config=config)
+    signed = network.build_signed(_signed_input(stance, stance_config))
+    meta = {
+        "stage": "network",
+        "config_hash": chash,
+        "inputs": {d: upstream_fingerprint(layout, ("mentions", "stance"), d) for d in layout.partition_ids("stance")},
+    }
+    write_table(nodes, layout.table("network_nodes"), name="network_nodes", meta=meta)
+    write_table(edges, layout.table("network_edges"), name="network_edges", meta=meta)
+    write_table(signed, layout.table("signed_edges"), name="signed_edges", meta=meta)
+    exports = [("corpus", "all", "corpus")] + [("document", d, d) for d in layout.partition_ids("stance")]
+    for scope, scope_id, stem in exports:
+        for window in config.windows:
+            graph = network.to_graph(nodes, edges, scope=scope, scope_id=scope_id, window=window)
+            write_text_atomic(layout.exports / f"{stem}.{window}.graphml", network.graphml_text(graph))
+            write_text_atomic(layout.exports / f"{stem}.{window}.gexf", network.gexf_text(graph))
+        directed = network.signed_graph(signed, scope=scope, scope_id=scope_id)
+        write_text_atomic(layout.exports / f"{stem}.signed.graphml", network.graphml_text(directed))
+        write_text_atomic(layout.exports / f"{stem}.signed.gexf", network.gexf_text(directed))
+        if scope == "document":
+            png = network.network_figure(
+                nodes,
+                edges,
+                scope=scope,
+                scope_id=scope_id,
+                window=config.windows[0],
+                top_n=config.figure_top_n,
+                title=f"Co-mentions ({config.windows[0]} window): {scope_id}",
+            )
+            from pipeline.artifacts import write_bytes_atomic
+
+            write_bytes_atomic(layout.figures / f"{stem}.network.png", png)
+    run.outcomes.extend(Outcome(d, d, "done") for d in layout.partition_ids("stance"))
+    record_summary(layout, run)
+    return run
+
+
+# ---------------------------------------------------------------------------------------------------- report
+
+
+def report_inputs(layout: Layout, configs: Path) -> Any:
+    """Everything the report reads, from the output folder, the model card and the stage configs."""
+    import json
+
+    import spacy
+
+    from pipeline.artifacts import read_table
+    from pipeline.nlp import model_version
+    from pipeline.stages.report import ReportInputs
+
+    stance_config = load_stage_config("stance", configs)
+    card_path = Path(stance_config.model_path).with_suffix(".json")
+    evaluation = json.loads(card_path.read_text(encoding="utf-8")) if card_path.exists() else None
+    tables = {
+        name: read_table(layout.table(name), name=name)
+        for name in (
+            "documents",
+            "sections",
+            "stance",
+            "stance_by_section",
+            "stance_by_document",
+            "mentions",
+            "sentences",
+            "entities",
+        )
+    }
+    pngs = {
+        doc_id: (layout.figures / f"{doc_id}.network.png").read_bytes()
+        for doc_id in tables["documents"]["doc_id"]
+        if (layout.figures / f"{doc_id}.network.png").exists()
+    }
+    parse_model = load_stage_config("parse", configs).model
+    provenance = {
+        "pipeline code (report stage)": stage_code_version("report"),
+        "pipeline code (stance stage)": stage_code_version("stance"),
+        "spaCy model": model_version(parse_model),
+        "spaCy": spacy.__version__,
+        "stance method": stance_config.method,
+        "stance config hash": config_hash(stance_config),
+        "stance model training data sha256": (evaluation or {}).get("training_sha256", "—"),
+        "inputs (sha256 of each source)": "; ".join(
+            f"{d}: {s[:12]}"
+            for d, s in zip(tables["documents"]["doc_id"], tables["documents"]["source_sha256"], strict=True)
+        ),
+        "date of newest input artifact": _newest_input_date(layout),
+    }
+    return ReportInputs(**tables, network_pngs=pngs, evaluation=evaluation, provenance=provenance)
+
+
+def _newest_input_date(layout: Layout) -> str:
+    """The date the report's data dates from: the newest stance partition's fingerprint is not a time, so use the
+    newest source file's modification date (stable across reruns on the same inputs)."""
+    import datetime
+
+    from pipeline.artifacts import read_table
+
+    documents = read_table(layout.table("documents"), name="documents")
+    times = [Path(p).stat().st_mtime for p in documents["source_path"] if Path(p).exists()]
+    if not times:
+        return "—"
+    return datetime.datetime.fromtimestamp(max(times), tz=datetime.UTC).strftime("%Y-%m-%d")
+
+
+def run_report(layout: Layout, configs: Path) -> StageRun:
+    """Write ``OUT/report.html``: one self-contained file comparing stance across sections and documents."""
+    from pipeline.artifacts import write_text_atomic
+    from pipeline.stages.report import render_report
+
+    run = StageRun("report")
+    config = load_stage_config("report", configs)
+    html = render_report(report_inputs(layout, configs), config=config)
+    write_text_atomic(layout.report, html)
+    run.outcomes.append(Outcome(str(layout.report), None, "done"))
+    record_summary(layout, run)
+    return run
+
+
+def compare_command(args: Any) -> None:
+    """``python -m pipeline compare --by section|document --target T``: the comparison as a terminal table."""
+    from pipeline.artifacts import read_table
+    from pipeline.figures import compare_table
+
+    name = "stance_by_section" if args.by == "section" else "stance_by_document"
+    frame = read_table(Layout(args.out).table(name), name=name)
+    if args.doc is not None:
+        if args.doc not in set(frame["doc_id"]):
+            raise PipelineError(f"no document '{args.doc}' in {args.out}")
+        frame = frame[frame["doc_id"] == args.doc]
+    print(compare_table(frame, by=args.by, target=args.target))
+
+
+# ---------------------------------------------------------------------------------------------------- entity evaluation
+
+
+def evaluate_entities_command(args: Any) -> None:
+    """Entity precision and recall per gold document (body mentions), and micro-averaged."""
+    from pipeline.artifacts import read_table
+    from pipeline.entity_eval import evaluate_entities, format_entity_scores
+
+    layout = Layout(args.out)
+    mentions = read_table(layout.table("mentions"), name="mentions")
+    entities = read_table(layout.table("entities"), name="entities")
+    print(format_entity_scores(evaluate_entities(args.gold, mentions, entities)))

@@ -23,7 +23,14 @@ from pipeline.stages.parse import iter_sentences
 
 SPAN_KEY = "actors"
 PRIORITY = {"role": 4, "name": 3, "alias": 3, "acronym": 3, "metonym": 3, "demonym": 2, "model": 1}
-ACRONYM_DEFINITION = re.compile(r"([A-Z][\w’'-]*(?:\s+(?:of|and|for|the|in|on|de|[A-Z][\w’'-]*)){0,8})\s+\(([A-Z][A-Za-z]{1,7})\)")
+ACRONYM_DEFINITION = re.compile(
+    r"([A-Z][\w’'-]*(?:\s+(?:of|and|for|the|in|on|de|[A-Z][\w’'-]*)){0,8})\s+\(([A-Z][A-Za-z]{1,7})\)"
+)
+SOURCES = {"model": "model", "acronym": "text", "first_person": "speaker"}
+FIRST_PERSON = {"we", "our", "us", "ours", "ourselves"}
+MY_NOUNS = {"country", "government", "delegation", "nation", "state", "people"}
+SPEAKER_LABEL = re.compile(r"^(?P<label>[A-Z][\w.’'-]*(?:\s+(?:of|the|and|[A-Z][\w.’'-]*)){0,8})\s*:\s")
+OFFICE_WORDS = re.compile(r"\b(president|prime minister|minister|chancellor|secretary)\b", re.IGNORECASE)
 DATE_LIKE = re.compile(
     r"^(January|February|March|April|May|June|July|August|September|October|November|December|\d)", re.IGNORECASE
 )
@@ -65,9 +72,7 @@ class ActorTagger:
         demonyms = gazetteer.demonym_index()
         state_nouns = [n.lower() for n in config.state_nouns]
         for demonym, state in demonyms.items():
-            self.patterns.add(
-                f"{state}|demonym", [[{"LOWER": demonym}, {"LOWER": {"IN": state_nouns}}]]
-            )
+            self.patterns.add(f"{state}|demonym", [[{"LOWER": demonym}, {"LOWER": {"IN": state_nouns}}]])
         names_by_state: dict[str, list[str]] = {}
         for entry in gazetteer.entries.values():
             if entry.label == "GPE":
@@ -114,6 +119,15 @@ class ActorTagger:
                 first = start - 1 if start > 0 and doc[start - 1].lower_ == "the" else start
                 span = Span(doc, first, end, label="PERSON", kb_id=holder, span_id="role")
                 candidates.append((PRIORITY["role"], end - first, span))
+        speaker = doc.user_data.get("speaker")
+        if speaker:
+            for token in doc:
+                if token.lower_ in FIRST_PERSON and token.pos_ == "PRON":
+                    span = Span(doc, token.i, token.i + 1, label="GPE", kb_id=speaker, span_id="first_person")
+                    candidates.append((0, 1, span))
+                elif token.lower_ == "my" and token.i + 1 < len(doc) and doc[token.i + 1].lower_ in MY_NOUNS:
+                    span = Span(doc, token.i, token.i + 2, label="GPE", kb_id=speaker, span_id="first_person")
+                    candidates.append((0, 2, span))
         for ent in doc.ents:
             if ent.label_ not in self.config.statistical_labels or self._junk(ent.text):
                 continue
@@ -147,6 +161,30 @@ def make_actor_tagger(nlp: Language, name: str, configs_dir: str) -> ActorTagger
 
     config = load_stage_config("entities", Path(configs_dir))
     return ActorTagger(nlp, load_gazetteer(Path(config.gazetteer)), config)
+
+
+def speaker_states(paragraphs: list[str], gazetteer: Gazetteer, default: str | None) -> list[str | None]:
+    """Whose state speaks in each paragraph: the document's (from metadata) until a transcript label such as
+    "President of Belarus Alexander Lukashenko:" names someone else; an unknown speaker ("Question:") speaks
+    for no state, an office without a name ("THE PRESIDENT:") for the document's."""
+    people = sorted(
+        ((alias, e.id) for e in gazetteer.entries.values() if e.label == "PERSON" for alias in (e.name, *e.aliases)),
+        key=lambda pair: -len(pair[0]),
+    )
+    current, states = default, []
+    for text in paragraphs:
+        match = SPEAKER_LABEL.match(text)
+        if match:
+            label = match.group("label")
+            person = next((pid for alias, pid in people if re.search(rf"\b{re.escape(alias)}\b", label)), None)
+            if person is not None:
+                current = gazetteer.state_of(person)
+            elif OFFICE_WORDS.search(label):
+                current = default
+            else:
+                current = None
+        states.append(current)
+    return states
 
 
 @dataclass(frozen=True)
@@ -211,7 +249,7 @@ def mention_table(doc_id: str, docs: list[Doc]) -> pd.DataFrame:
                     "entity_id": span.kb_id_,
                     "label": span.label_,
                     "mention_kind": "name" if span.id_ == "model" else span.id_,
-                    "source": "model" if span.id_ == "model" else "gazetteer" if span.id_ != "acronym" else "text",
+                    "source": SOURCES.get(span.id_, "gazetteer"),
                 }
             )
     columns = ["doc_id", "sentence_id", "zone", "start_char", "end_char", "text", "entity_id", "label"]
@@ -219,9 +257,13 @@ def mention_table(doc_id: str, docs: list[Doc]) -> pd.DataFrame:
 
 
 def extract_mentions(
-    docs: list[Doc], *, doc_id: str, year: int | None, tagger: ActorTagger, gazetteer: Gazetteer
+    docs: list[Doc], *, doc_id: str, year: int | None, country: str | None, tagger: ActorTagger, gazetteer: Gazetteer
 ) -> pd.DataFrame:
     """Tag every paragraph and note of one document, resolve within the document, return its mentions."""
+    body = [doc for doc in docs if doc.user_data["zone"] == "body"]
+    speakers = speaker_states([doc.text for doc in body], gazetteer, gazetteer.state_for_code(country))
+    for doc, speaker in zip(body, speakers, strict=True):
+        doc.user_data["speaker"] = speaker
     for doc in docs:
         doc.user_data["year"] = year
         tagger(doc)
@@ -255,4 +297,3 @@ def entity_table(mentions: pd.DataFrame, gazetteer: Gazetteer) -> pd.DataFrame:
         )
     columns = ["entity_id", "name", "label", "qid", "aliases", "n_mentions", "n_body_mentions", "n_documents"]
     return pd.DataFrame(rows, columns=[*columns, "in_gazetteer"])
-

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -70,7 +71,7 @@ class Layout:
 
 @dataclass(frozen=True)
 class IngestResult:
-    document: dict[str, object]
+    document: dict[str, Any]
     sections: pd.DataFrame
     paragraphs: pd.DataFrame
     footnotes: pd.DataFrame

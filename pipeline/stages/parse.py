@@ -17,7 +17,7 @@ def _texts(
 ) -> Iterator[tuple[str, tuple[str, str, int]]]:
     for doc_id, (paragraphs, footnotes) in inputs.items():
         for row in paragraphs.itertuples():
-            yield str(row.text), (doc_id, "body", int(row.paragraph_index))  # type: ignore[arg-type]
+            yield str(row.text), (doc_id, "body", int(row.paragraph_index))
         for index, note in enumerate(footnotes.itertuples()):
             yield str(note.text), (doc_id, "footnote", index)
 

@@ -16,10 +16,10 @@ from spacy.tokens import Doc, Span
 
 from pipeline.config import StanceConfig
 from pipeline.gazetteer import Gazetteer
+from pipeline.stages.parse import iter_sentences
 from pipeline.stance_features import SIGNAL_NAMES, Lexicon, marked_text, read_target, signals
 from pipeline.stance_learned import StanceBundle
 from pipeline.stance_rules import judge
-from pipeline.stages.parse import iter_sentences
 
 LABELS = ("pro", "anti", "neutral")
 
@@ -126,8 +126,14 @@ def items_from_docs(
             span = sentence.doc.char_span(start, start + len(str(row.text)), alignment_mode="expand")
             if span is not None:
                 actors.append(
-                    Span(sentence.doc, span.start, span.end, label=str(row.label), kb_id=str(row.entity_id),
-                         span_id=str(row.mention_kind))
+                    Span(
+                        sentence.doc,
+                        span.start,
+                        span.end,
+                        label=str(row.label),
+                        kb_id=str(row.entity_id),
+                        span_id=str(row.mention_kind),
+                    )
                 )
         row_meta = meta.loc[sentence.sentence_id]
         section = row_meta["section_index"]
@@ -146,8 +152,9 @@ def items_from_docs(
 
 def stance_table(features: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
     """The ``stance`` artifact rows: one per sentence and target."""
-    table = pd.concat([features[["doc_id", "sentence_id", "section_index", "section_title", "target"]], predictions],
-                      axis=1)
+    table = pd.concat(
+        [features[["doc_id", "sentence_id", "section_index", "section_title", "target"]], predictions], axis=1
+    )
     table["text"] = features["sentence"]
     table["holder"] = table["holder"].where(table["label"].isin(["pro", "anti"]), None)
     return table.sort_values(["doc_id", "sentence_id", "target"], kind="stable").reset_index(drop=True)

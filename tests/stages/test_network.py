@@ -1,0 +1,445 @@
+"""Network stage: hand-computed co-mention measures on tiny frames, invariants (hypothesis), and the real chapter."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+import re
+import shutil
+import struct
+
+import networkx as nx
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.config import NetworkConfig, load_stage_config
+from pipeline.schemas import SCHEMAS
+from pipeline.stages.network import (
+    build_cooccurrence,
+    build_signed,
+    gexf_text,
+    graphml_text,
+    network_figure,
+    npmi,
+    signed_graph,
+    to_graph,
+)
+from tests.conftest import CHAPTER, CHAPTER_ID, CONFIGS, run_pipeline
+
+DOC = "doc"
+CONFIG = NetworkConfig(
+    node_labels=["PERSON", "GPE", "ORG"],
+    exclude_kinds=["first_person"],
+    min_count=1,
+    windows=["sentence", "paragraph"],
+    louvain_seed=42,
+    figure_top_n=10,
+)
+
+
+def make_sentences(layout: list[tuple[int, int, int]], *, doc_id: str = DOC, footnotes: int = 0) -> pd.DataFrame:
+    """Body sentences from (sentence_id, paragraph_index, section_index), then ``footnotes`` footnote sentences."""
+    rows = [
+        {"doc_id": doc_id, "sentence_id": s, "zone": "body", "section_index": float(sec), "paragraph_index": p}
+        for s, p, sec in layout
+    ]
+    last = max((s for s, _, _ in layout), default=-1)
+    rows += [
+        {
+            "doc_id": doc_id,
+            "sentence_id": last + 1 + k,
+            "zone": "footnote",
+            "section_index": math.nan,
+            "paragraph_index": 0,
+        }
+        for k in range(footnotes)
+    ]
+    return pd.DataFrame(rows, columns=["doc_id", "sentence_id", "zone", "section_index", "paragraph_index"])
+
+
+def make_mentions(items: list[tuple[int, str]], *, doc_id: str = DOC, zone: str = "body", kind: str = "name"):
+    """Mentions from (sentence_id, entity_id)."""
+    return pd.DataFrame(
+        [{"doc_id": doc_id, "sentence_id": s, "zone": zone, "entity_id": e, "mention_kind": kind} for s, e in items],
+        columns=["doc_id", "sentence_id", "zone", "entity_id", "mention_kind"],
+    )
+
+
+def make_entities(labels: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"entity_id": e, "name": e.upper(), "label": label} for e, label in labels.items()],
+        columns=["entity_id", "name", "label"],
+    )
+
+
+def edge(edges: pd.DataFrame, window: str, source: str, target: str, *, scope: str = "document") -> pd.Series:
+    found = edges[
+        (edges["scope"] == scope)
+        & (edges["window"] == window)
+        & (edges["source"] == source)
+        & (edges["target"] == target)
+    ]
+    assert len(found) == 1, f"expected one {window} edge {source}-{target}, found {len(found)}"
+    return found.iloc[0]
+
+
+def node(nodes: pd.DataFrame, entity_id: str, *, scope: str = "document") -> pd.Series:
+    found = nodes[(nodes["scope"] == scope) & (nodes["entity_id"] == entity_id)]
+    assert len(found) == 1
+    return found.iloc[0]
+
+
+def assert_fits_schema(frame: pd.DataFrame, name: str) -> None:
+    assert list(frame.columns) == SCHEMAS[name].names
+    pa.Table.from_pandas(frame, schema=SCHEMAS[name], preserve_index=False)  # raises when a value does not fit
+
+
+# ---------------------------------------------------------------------------------------------------- small frames
+
+
+@pytest.fixture
+def three_sentences():
+    """s0 (paragraph 0): A, A, B; s1 (paragraph 0): A; s2 (paragraph 1): B, C. One section."""
+    sentences = make_sentences([(0, 0, 0), (1, 0, 0), (2, 1, 0)])
+    mentions = make_mentions([(0, "a"), (0, "a"), (0, "b"), (1, "a"), (2, "b"), (2, "c")])
+    entities = make_entities({"a": "GPE", "b": "GPE", "c": "ORG"})
+    return mentions, sentences, entities
+
+
+def test_sentence_window_measures_by_hand(three_sentences):
+    nodes, edges = build_cooccurrence(*three_sentences, config=CONFIG)
+    # 3 sentences; A is in 2 of them (twice in s0, counted once), B in 2, C in 1
+    ab = edge(edges, "sentence", "a", "b")
+    assert ab["count"] == 1
+    assert ab["npmi"] == pytest.approx(math.log((1 / 3) / ((2 / 3) * (2 / 3))) / -math.log(1 / 3), abs=1e-6)
+    assert ab["jaccard"] == pytest.approx(1 / (2 + 2 - 1))
+    assert ab["sentence_ids"] == ["doc:0"]
+    bc = edge(edges, "sentence", "b", "c")
+    assert bc["npmi"] == pytest.approx(math.log((1 / 3) / ((2 / 3) * (1 / 3))) / -math.log(1 / 3), abs=1e-6)
+    assert bc["jaccard"] == pytest.approx(1 / (2 + 1 - 1))
+    assert bc["sentence_ids"] == ["doc:2"]
+    sentence_pairs = edges[(edges["scope"] == "document") & (edges["window"] == "sentence")]
+    assert list(zip(sentence_pairs["source"], sentence_pairs["target"], strict=True)) == [("a", "b"), ("b", "c")]
+    assert node(nodes, "a")["mentions"] == 3
+
+
+def test_paragraph_window_measures_by_hand(three_sentences):
+    _, edges = build_cooccurrence(*three_sentences, config=CONFIG)
+    # 2 paragraphs: {A, B} and {B, C}; B is in both, so B's pairs are independent of it (PMI 0)
+    ab = edge(edges, "paragraph", "a", "b")
+    assert (ab["count"], ab["npmi"], ab["jaccard"]) == (1, pytest.approx(0.0), pytest.approx(1 / (1 + 2 - 1)))
+    assert ab["sentence_ids"] == ["doc:0", "doc:1"], "the paragraph's sentences that name A or B"
+    bc = edge(edges, "paragraph", "b", "c")
+    assert (bc["count"], bc["npmi"], bc["jaccard"]) == (1, pytest.approx(0.0), pytest.approx(1 / 2))
+    assert bc["sentence_ids"] == ["doc:2"]
+
+
+def test_node_metrics_of_a_path(three_sentences):
+    nodes, _ = build_cooccurrence(*three_sentences, config=CONFIG)
+    a, b, c = (node(nodes, e) for e in "abc")
+    assert (a["degree"], b["degree"], c["degree"]) == (1, 2, 1)
+    assert (a["weighted_degree"], b["weighted_degree"]) == (1.0, 2.0)
+    assert (a["betweenness"], b["betweenness"], c["betweenness"]) == (0.0, 1.0, 0.0)
+    # the leading eigenvector of the path a-b-c is (1/2, 1/sqrt 2, 1/2)
+    assert [a["eigenvector"], b["eigenvector"], c["eigenvector"]] == pytest.approx(
+        [0.5, 1 / math.sqrt(2), 0.5], abs=1e-6
+    )
+    assert (a["name"], a["label"], c["label"]) == ("A", "GPE", "ORG")
+
+
+def test_npmi_bounds():
+    assert npmi(1, 1, 1, 1) == 1.0, "together in the only window"
+    assert npmi(2, 2, 2, 4) == pytest.approx(1.0), "always together"
+    assert npmi(1, 2, 2, 4) == pytest.approx(0.0), "independent"
+    assert -1.0 < npmi(1, 3, 3, 4) < 0.0, "together less than chance"
+
+
+def test_scopes_ids_and_min_count_per_scope():
+    # section 0: s0 (A, B), s1 (A); section 1: s2 (B, C), s3 (C)
+    sentences = make_sentences([(0, 0, 0), (1, 0, 0), (2, 1, 1), (3, 1, 1)])
+    mentions = make_mentions([(0, "a"), (0, "b"), (1, "a"), (2, "b"), (2, "c"), (3, "c")])
+    entities = make_entities({"a": "GPE", "b": "GPE", "c": "GPE"})
+    nodes, edges = build_cooccurrence(mentions, sentences, entities, config=dataclasses.replace(CONFIG, min_count=2))
+    members = nodes.groupby(["scope", "scope_id"])["entity_id"].apply(list).to_dict()
+    assert members == {
+        ("corpus", "all"): ["a", "b", "c"],
+        ("document", "doc"): ["a", "b", "c"],
+        ("section", "doc#0"): ["a"],  # B has one mention in each section: below min_count in both
+        ("section", "doc#1"): ["c"],
+    }
+    assert set(edges["scope_id"]) == {"all", "doc"}, "a lone node per section gives no edges"
+    assert (nodes["mentions"] >= 2).all()
+
+
+def test_only_body_mentions_of_node_labels_and_kept_kinds_count():
+    sentences = make_sentences([(0, 0, 0), (1, 0, 0)], footnotes=1)
+    mentions = pd.concat(
+        [
+            make_mentions([(0, "a"), (0, "b"), (1, "a"), (1, "b")]),
+            make_mentions([(2, "cited"), (2, "a")], zone="footnote"),
+            make_mentions([(0, "speaker"), (1, "speaker")], kind="first_person"),
+            make_mentions([(0, "river"), (1, "river")]),
+        ],
+        ignore_index=True,
+    )
+    entities = make_entities({"a": "GPE", "b": "PERSON", "cited": "PERSON", "speaker": "GPE", "river": "LOC"})
+    nodes, edges = build_cooccurrence(mentions, sentences, entities, config=dataclasses.replace(CONFIG, min_count=1))
+    assert set(nodes["entity_id"]) == {"a", "b"}
+    assert set(edges["source"]) | set(edges["target"]) == {"a", "b"}
+    assert node(nodes, "a")["mentions"] == 2, "the footnote mention is not counted"
+    assert edge(edges, "sentence", "a", "b")["npmi"] == 1.0, "footnote sentences are not window units"
+
+
+def test_disconnected_graph_and_lone_nodes_do_not_break_centralities():
+    # main component a-b-c (s0, s1), a separate pair d-e (s2), and f alone (s3)
+    sentences = make_sentences([(0, 0, 0), (1, 1, 0), (2, 2, 0), (3, 3, 0)])
+    mentions = make_mentions([(0, "a"), (0, "b"), (1, "b"), (1, "c"), (2, "d"), (2, "e"), (3, "f")])
+    entities = make_entities({e: "ORG" for e in "abcdef"})
+    nodes, _ = build_cooccurrence(mentions, sentences, entities, config=CONFIG)
+    document = nodes[nodes["scope"] == "document"].set_index("entity_id")
+    assert (document.loc[["a", "b", "c"], "eigenvector"] > 0).all()
+    assert (document.loc[["d", "e", "f"], "eigenvector"] == 0.0).all(), "only the main component is scored"
+    assert document.loc["f", ["degree", "weighted_degree", "betweenness"]].tolist() == [0, 0.0, 0.0]
+    communities = document["community"]
+    assert communities["d"] == communities["e"] != communities["a"]
+    assert sorted(set(communities)) == list(range(communities.nunique())), "numbered 0, 1, 2, ... without gaps"
+    sizes = communities.value_counts().sort_index().tolist()
+    assert sizes == sorted(sizes, reverse=True), "community 0 is the largest"
+
+    lone = build_cooccurrence(make_mentions([(0, "a")]), make_sentences([(0, 0, 0)]), entities, config=CONFIG)
+    assert lone[0][["degree", "eigenvector", "community"]].drop_duplicates().values.tolist() == [[0, 0.0, 0]]
+    assert lone[1].empty
+
+    pair = build_cooccurrence(make_mentions([(0, "a"), (0, "b")]), make_sentences([(0, 0, 0)]), entities, config=CONFIG)
+    assert pair[0]["eigenvector"].tolist() == pytest.approx([1 / math.sqrt(2)] * 6), "a pair shares the centrality"
+
+
+def test_empty_input_gives_empty_tables_that_fit_the_schemas():
+    nodes, edges = build_cooccurrence(make_mentions([]), make_sentences([]), make_entities({}), config=CONFIG)
+    assert nodes.empty and edges.empty
+    assert_fits_schema(nodes, "network_nodes")
+    assert_fits_schema(edges, "network_edges")
+
+
+def test_same_input_in_any_row_order_gives_identical_tables(three_sentences):
+    mentions, sentences, entities = three_sentences
+    first = build_cooccurrence(mentions, sentences, entities, config=CONFIG)
+    again = build_cooccurrence(mentions, sentences, entities, config=CONFIG)
+    shuffled = build_cooccurrence(
+        mentions.sample(frac=1, random_state=3), sentences.iloc[::-1], entities.iloc[::-1], config=CONFIG
+    )
+    for left, right in zip(first, again, strict=True):
+        pd.testing.assert_frame_equal(left, right)
+    for left, right in zip(first, shuffled, strict=True):
+        pd.testing.assert_frame_equal(left, right)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    placed=st.lists(
+        st.tuples(st.integers(0, 7), st.sampled_from("abcde")),
+        min_size=1,
+        max_size=30,
+    ),
+    seed=st.integers(0, 1000),
+)
+def test_cooccurrence_invariants(placed, seed):
+    """Measures stay in range, counts never exceed either node's windows, and row order never matters."""
+    sentences = make_sentences([(s, s // 3, s // 5) for s in range(8)])
+    mentions = make_mentions(placed)
+    entities = make_entities({e: "GPE" for e in "abcde"})
+    nodes, edges = build_cooccurrence(mentions, sentences, entities, config=CONFIG)
+    assert (edges["source"] < edges["target"]).all()
+    assert edges["npmi"].between(-1.0, 1.0).all()
+    assert (edges["jaccard"] > 0).all() and (edges["jaccard"] <= 1).all()
+    mentions_of = nodes.set_index(["scope", "scope_id", "entity_id"])["mentions"]
+    for row in edges[edges["window"] == "sentence"].itertuples():
+        assert row.count <= min(
+            mentions_of[(row.scope, row.scope_id, row.source)], mentions_of[(row.scope, row.scope_id, row.target)]
+        )
+        assert len(row.sentence_ids) == row.count
+    weighted = nodes.set_index(["scope", "scope_id", "entity_id"])["weighted_degree"]
+    sentence_edges = edges[edges["window"] == "sentence"]
+    ends = pd.concat(
+        [sentence_edges.rename(columns={"source": "entity_id"}), sentence_edges.rename(columns={"target": "entity_id"})]
+    )
+    totals = ends.groupby(["scope", "scope_id", "entity_id"])["count"].sum()
+    assert (weighted.reindex(totals.index) == totals).all()
+    shuffled = build_cooccurrence(mentions.sample(frac=1, random_state=seed), sentences, entities, config=CONFIG)
+    pd.testing.assert_frame_equal(nodes, shuffled[0])
+    pd.testing.assert_frame_equal(edges, shuffled[1])
+
+
+def make_stance(rows: list[tuple[str, int, int, str, str, str | None]]) -> pd.DataFrame:
+    """Stance rows from (doc_id, sentence_id, section_index, target, label, holder)."""
+    return pd.DataFrame(rows, columns=["doc_id", "sentence_id", "section_index", "target", "label", "holder"])
+
+
+def test_signed_edges_count_pro_and_anti_per_holder_and_target():
+    stance = make_stance(
+        [
+            ("d1", 10, 1, "russia", "anti", "author"),
+            ("d1", 2, 0, "russia", "pro", "author"),
+            ("d1", 3, 0, "russia", "anti", "author"),
+            ("d1", 3, 0, "ukraine", "neutral", None),
+            ("d1", 4, 0, "ukraine", "pro", "Belarus"),
+            ("d1", 5, 0, "ukraine", "none", None),
+            ("d2", 1, 0, "russia", "anti", "author"),
+        ]
+    )
+    signed = build_signed(stance)
+    assert_fits_schema(signed, "signed_edges")
+    corpus = signed[signed["scope"] == "corpus"].set_index(["holder", "target"])
+    assert corpus.loc[("author", "russia"), ["n_pro", "n_anti", "net", "sign"]].tolist() == [1, 3, -2, "-"]
+    assert corpus.loc[("author", "russia"), "sentence_ids"] == ["d1:2", "d1:3", "d1:10", "d2:1"]
+    assert corpus.loc[("Belarus", "ukraine"), ["net", "sign"]].tolist() == [1, "+"]
+    assert len(corpus) == 2, "neutral and none rows make no edges"
+    section = signed[(signed["scope"] == "section") & (signed["scope_id"] == "d1#0")].set_index(["holder", "target"])
+    assert section.loc[("author", "russia"), ["n_pro", "n_anti", "net", "sign"]].tolist() == [1, 1, 0, "0"]
+    assert set(signed["scope_id"]) == {"all", "d1", "d2", "d1#0", "d1#1", "d2#0"}
+    assert set(build_signed(stance, scopes=False)["scope"]) == {"corpus"}
+    pd.testing.assert_frame_equal(build_signed(stance.iloc[::-1]), signed)
+
+
+def test_signed_graph_round_trips_through_both_formats():
+    stance = make_stance([("d", 1, 0, "russia", "anti", "author"), ("d", 2, 0, "ukraine", "pro", "Russia")])
+    graph = signed_graph(build_signed(stance), scope="document", scope_id="d")
+    assert graph.is_directed()
+    assert sorted(graph.edges) == [("Russia", "ukraine"), ("author", "russia")]
+    assert graph.edges["author", "russia"]["sign"] == "-"
+    for text, read in ((graphml_text(graph), nx.read_graphml), (gexf_text(graph), nx.read_gexf)):
+        back = read(io.BytesIO(text.encode("utf-8")))
+        assert back.is_directed()
+        assert sorted(back.nodes) == sorted(graph.nodes)
+        assert sorted(back.edges) == sorted(graph.edges)
+
+
+# ---------------------------------------------------------------------------------------------------- real chapter
+
+
+@pytest.fixture(scope="module")
+def chapter_tables(tmp_path_factory) -> dict[str, pd.DataFrame]:
+    """The chapter through ingest .. stance (the inputs of the network stage), read back as frames.
+
+    Stands in for the session fixture ``chapter_run`` until the network stage is wired into the command line.
+    """
+    texts = tmp_path_factory.mktemp("network_texts")
+    shutil.copy(CHAPTER, texts / CHAPTER.name)
+    out = tmp_path_factory.mktemp("network_out")
+    for stage in ("ingest", "parse", "entities", "stance"):
+        run_pipeline(stage, "--texts", str(texts), "--out", str(out), "--configs", str(CONFIGS))
+    return {name: pd.read_parquet(out / f"{name}.parquet") for name in ("mentions", "sentences", "entities", "stance")}
+
+
+@pytest.fixture(scope="module")
+def network_config() -> NetworkConfig:
+    return load_stage_config("network", CONFIGS)
+
+
+@pytest.fixture(scope="module")
+def chapter_network(chapter_tables, network_config) -> tuple[pd.DataFrame, pd.DataFrame]:
+    t = chapter_tables
+    return build_cooccurrence(t["mentions"], t["sentences"], t["entities"], config=network_config)
+
+
+def chapter_graph(chapter_network) -> nx.Graph:
+    return to_graph(*chapter_network, scope="document", scope_id=CHAPTER_ID, window="sentence")
+
+
+@pytest.mark.slow
+def test_chapter_tables_fit_their_schemas(chapter_tables, chapter_network, network_config):
+    nodes, edges = chapter_network
+    assert_fits_schema(nodes, "network_nodes")
+    assert_fits_schema(edges, "network_edges")
+    assert_fits_schema(build_signed(chapter_tables["stance"]), "signed_edges")
+    assert set(nodes["scope"]) == {"corpus", "document", "section"}
+    assert set(edges["window"]) == set(network_config.windows)
+    assert (nodes["mentions"] >= network_config.min_count).all()
+    node_keys = set(zip(nodes["scope"], nodes["scope_id"], nodes["entity_id"], strict=True))
+    for column in ("source", "target"):
+        assert set(zip(edges["scope"], edges["scope_id"], edges[column], strict=True)) <= node_keys
+
+
+@pytest.mark.slow
+def test_chapter_strongest_sentence_dyads(chapter_network):
+    _, edges = chapter_network
+    document = edges[(edges["scope"] == "document") & (edges["window"] == "sentence")]
+    strongest = document.nlargest(3, "count", keep="all")
+    pairs = set(zip(strongest["source"], strongest["target"], strict=True))
+    assert ("belarus", "russia") in pairs
+    assert ("belarus", "west") in pairs
+
+
+@pytest.mark.slow
+def test_chapter_nodes_are_actors_not_citation_debris(chapter_network):
+    nodes, _ = chapter_network
+    debris = re.compile(
+        r"^\W*(pp?|cf|ibid|ed|eds|op\.? cit)\b\.?|\b(1[89]|20)\d{2}\b|\b\d{1,2} (jan|feb|mar|apr|may|jun|jul|aug|sep|"
+        r"oct|nov|dec)[a-z]*\b|https?:|www\.",
+        re.IGNORECASE,
+    )
+    for name in nodes["name"].unique():
+        assert re.search(r"[^\W\d_]", name), f"{name!r} has no letters"
+        assert not debris.search(name), f"{name!r} looks like citation debris or a date"
+    assert {"belarus", "russia", "ukraine", "west", "lukashenka"} <= set(nodes["entity_id"])
+
+
+@pytest.mark.slow
+def test_chapter_footnote_only_entities_are_not_nodes(chapter_tables, chapter_network):
+    mentions = chapter_tables["mentions"]
+    in_body = set(mentions.loc[mentions["zone"] == "body", "entity_id"])
+    footnote_only = set(mentions.loc[mentions["zone"] == "footnote", "entity_id"]) - in_body
+    assert footnote_only, "the chapter cites people and outlets only in its notes"
+    assert footnote_only.isdisjoint(chapter_network[0]["entity_id"])
+
+
+@pytest.mark.slow
+def test_chapter_exports_load_back_with_the_same_nodes_and_edges(chapter_network):
+    graph = chapter_graph(chapter_network)
+    assert graph.number_of_edges() > 0
+    for _, _, data in graph.edges(data=True):
+        assert all(isinstance(v, str | int | float) for v in data.values())
+    for _, data in graph.nodes(data=True):
+        assert all(isinstance(v, str | int | float) for v in data.values())
+    for text, read in ((graphml_text(graph), nx.read_graphml), (gexf_text(graph), nx.read_gexf)):
+        back = read(io.BytesIO(text.encode("utf-8")))
+        assert sorted(back.nodes) == sorted(graph.nodes)
+        assert {frozenset(e) for e in back.edges} == {frozenset(e) for e in graph.edges}
+        assert back.edges["belarus", "russia"]["count"] == graph.edges["belarus", "russia"]["count"]
+    gexf = gexf_text(graph)
+    assert gexf == gexf_text(graph) and "lastmodifieddate" not in gexf, "no date stamp: reruns are identical"
+    assert nx.read_gexf(io.BytesIO(gexf.encode())).nodes["belarus"]["label"] == "Belarus", "Gephi shows names"
+
+
+@pytest.mark.slow
+def test_chapter_signed_network_keeps_the_authors_voice(chapter_tables):
+    signed = build_signed(chapter_tables["stance"])
+    document = signed[signed["scope"] == "document"]
+    assert "author" in set(document["holder"])
+    assert (document["net"] == document["n_pro"] - document["n_anti"]).all()
+    graph = signed_graph(signed, scope="document", scope_id=CHAPTER_ID)
+    back = nx.read_graphml(io.StringIO(graphml_text(graph)))
+    assert sorted(back.edges) == sorted(graph.edges)
+
+
+@pytest.mark.slow
+def test_chapter_figure_is_a_deterministic_png(chapter_network, network_config):
+    def draw(scope_id: str) -> bytes:
+        return network_figure(
+            *chapter_network,
+            scope="document",
+            scope_id=scope_id,
+            window="sentence",
+            top_n=network_config.figure_top_n,
+            title="Belarus: co-mentions",
+        )
+
+    png = draw(CHAPTER_ID)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", png[16:24]) == (1200, 960), "10 x 8 inches at 120 dpi"
+    assert png == draw(CHAPTER_ID)
+    assert draw("no-such-document")[:8] == b"\x89PNG\r\n\x1a\n", "an empty scope still gives a figure"
