@@ -10,7 +10,8 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
+import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,10 +50,10 @@ class Layout:
         return self.out / f"{name}.parquet"
 
     def partition(self, name: str, doc_id: str) -> Path:
-        return self.table(name) / f"{doc_id}.parquet"
+        return self.table(name) / f"{_safe_id(doc_id)}.parquet"
 
     def spacy_docs(self, doc_id: str) -> Path:
-        return self.out / "spacy" / f"{doc_id}.spacy"
+        return self.out / "spacy" / f"{_safe_id(doc_id)}.spacy"
 
     @property
     def exports(self) -> Path:
@@ -74,22 +75,61 @@ class Layout:
         folder = self.table(name)
         if not folder.is_dir():
             return []
-        return sorted(p.stem for p in folder.glob("*.parquet"))
+        return sorted(p.stem for p in _parts(folder))
+
+
+def _safe_id(doc_id: str) -> str:
+    """A document id used as a file name must stay inside its folder (ids come from ``sources.doc_id_for``)."""
+    if not doc_id or doc_id.startswith(".") or "/" in doc_id or "\\" in doc_id or "\0" in doc_id:
+        raise ArtifactError(f"unsafe document id {doc_id!r}: not usable as a file name inside the output folder")
+    return doc_id
+
+
+def _parts(folder: Path) -> list[Path]:
+    """The partitions of a partitioned artifact; hidden files (temporaries, OS debris) are not partitions, as for
+    ``pandas.read_parquet``."""
+    return sorted(p for p in folder.glob("*.parquet") if not p.name.startswith((".", "_")))
+
+
+TEMPORARY = re.compile(r"^\..+\.(?P<pid>\d+)\.[0-9a-f]+\.tmp$")
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete temporaries left under ``folder`` by a write whose process died (killed, out of memory)."""
+    removed = []
+    for path in folder.rglob(".*.tmp") if folder.is_dir() else []:
+        match = TEMPORARY.match(path.name)
+        if match and not _process_alive(int(match.group("pid"))):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds, so a reader never
+    sees a half-written file, even if the process is killed. The temporary is hidden and named after this process,
+    so ``remove_stale_temporaries`` can tell an abandoned one from one being written; it is created by the writer
+    (not ``mkstemp``) so that the artifact gets the usual permissions."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    tmp = Path(tmp_name)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
         yield tmp
         os.replace(tmp, path)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -138,12 +178,21 @@ def read_table(path: Path, *, name: str) -> pd.DataFrame:
     if not path.exists():
         raise ArtifactError(f"{path}: artifact '{name}' is missing; run the stage that writes it first")
     if path.is_dir():
-        parts = sorted(path.glob("*.parquet"))
+        parts = _parts(path)
         if not parts:
             return SCHEMAS[name].empty_table().to_pandas()
-        frames = [pq.read_table(p, schema=SCHEMAS[name]).to_pandas() for p in parts]
+        frames = [_read_file(p, schema=SCHEMAS[name]).to_pandas() for p in parts]
         return pd.concat(frames, ignore_index=True)
-    return pq.read_table(path).to_pandas()
+    return _read_file(path).to_pandas()
+
+
+def _read_file(path: Path, *, schema: pa.Schema | None = None) -> pa.Table:
+    try:
+        return pq.read_table(path, schema=schema)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise ArtifactError(
+            f"{path}: unreadable artifact ({type(exc).__name__}); delete it and rerun the stage that writes it"
+        ) from None
 
 
 def read_partition(layout: Layout, name: str, doc_id: str) -> pd.DataFrame:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.artifacts import Layout
+from pipeline.artifacts import Layout, remove_stale_temporaries
 from pipeline.errors import PipelineError
-from pipeline.runner import StageRun, make_executor
+from pipeline.runner import StageRun, make_executor, one_line, record_stage_error
 
 STAGES = ("ingest", "parse", "entities", "stance", "network", "report")
 
@@ -66,6 +67,7 @@ def _run_stage(stage: str, args: argparse.Namespace) -> StageRun:
     from pipeline import steps
 
     layout = Layout(args.out)
+    remove_stale_temporaries(layout.out)  # left by a run that was killed
     executor = make_executor(args.executor, args.scheduler)
     try:
         runners: dict[str, Callable[[], StageRun]] = {
@@ -76,7 +78,11 @@ def _run_stage(stage: str, args: argparse.Namespace) -> StageRun:
             "network": lambda: steps.run_network(layout, args.configs),
             "report": lambda: steps.run_report(layout, args.configs),
         }
-        run = runners[stage]()
+        try:
+            run = runners[stage]()
+        except PipelineError as exc:
+            record_stage_error(layout, stage, str(exc))
+            raise
     finally:
         close = getattr(executor, "close", None)
         if close is not None:
@@ -115,12 +121,28 @@ def dispatch(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; whatever goes wrong is one line on stderr and a non-zero exit status, never a traceback
+    (set PIPELINE_DEBUG=1 to see one for an unexpected error)."""
     args = build_parser().parse_args(argv)
     try:
         return dispatch(args)
     except PipelineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: artifacts already written are complete; rerun to finish", file=sys.stderr)
         return 130
+    except OSError as exc:  # the disk, not the pipeline: a full disk, a read-only or vanished output folder
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {one_line(where + (exc.strerror or str(exc)))}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if os.environ.get("PIPELINE_DEBUG"):
+            raise
+        detail = one_line(str(exc).strip().split("\n")[0][:300])
+        print(
+            f"error: unexpected {type(exc).__name__} in '{args.command}': {detail} (a bug; rerun with"
+            " PIPELINE_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 1

@@ -7,8 +7,12 @@ silently falls back to a default.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
+import importlib.util
 import json
+import os
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -45,10 +49,17 @@ class EntitiesConfig:
     gazetteer: str
     statistical_labels: list[str]
     stoplist: list[str]
+    honorifics: list[str]
+    office_words: list[str]
     min_chars: int
     state_nouns: list[str]
     role_phrases: dict[str, list[str]]
+    role_modifiers: list[str]
     locative_prepositions: list[str]
+    governance_nouns: list[str]
+    contextual_forms: dict[str, list[str]]
+    generic_heads: list[str]
+    legal_title_nouns: list[str]
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,9 @@ class LearnedConfig:
     ngram_max: int
     min_df: int
     use_signals: bool
+    signal_weight: float
+    use_embeddings: bool
+    embedding_weight: float
 
 
 @dataclass(frozen=True)
@@ -154,9 +168,11 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
 def _build(cls: type[C], raw: dict[str, Any], where: str) -> C:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(raw) - set(fields))
+    unknown = sorted(set(raw) - set(fields), key=str)
     if unknown:
-        raise ConfigError(f"{where}: unknown key '{unknown[0]}' (expected one of: {', '.join(sorted(fields))})")
+        close = difflib.get_close_matches(str(unknown[0]), list(fields), n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"expected one of: {', '.join(sorted(fields))}"
+        raise ConfigError(f"{where}: unknown key '{unknown[0]}' ({hint})")
     values: dict[str, Any] = {}
     for name, spec in fields.items():
         if name not in raw:
@@ -167,26 +183,65 @@ def _build(cls: type[C], raw: dict[str, Any], where: str) -> C:
     return cls(**values)
 
 
+class StrictSafeLoader(yaml.SafeLoader):
+    """``yaml.safe_load``'s loader (plain values only, no Python tags) that also refuses a key given twice in one
+    mapping, where the second would silently win."""
+
+
+def _construct_unique_mapping(loader: StrictSafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in seen
+            seen.add(key)
+        except TypeError:
+            continue  # an unhashable key; construct_mapping reports it
+        if duplicate:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key '{key}'", key_node.start_mark)
+    return loader.construct_mapping(node, deep=True)
+
+
+StrictSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+
+
 def read_yaml(path: Path) -> Any:
-    """Read a YAML file with the safe loader; errors name the file."""
+    """Read a YAML file with the safe loader (plain values only, each key once); errors name the file."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: config file is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror or type(exc).__name__})") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=StrictSafeLoader)  # a SafeLoader subclass: as safe as yaml.safe_load
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}: malformed YAML{line}") from None
+        raise ConfigError(f"{path}: {_yaml_problem(exc)}") from None
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = str(getattr(exc, "problem", None) or "unreadable")
+    tag = re.search(r"tag '([^']+)'", problem)
+    if isinstance(exc, yaml.constructor.ConstructorError) and tag:
+        name = tag.group(1).replace("tag:yaml.org,2002:", "!!")
+        return f"tag '{name}'{where} is not allowed; configs hold plain values only (read with yaml.safe_load)"
+    if isinstance(exc, yaml.constructor.ConstructorError) and problem.startswith("duplicate key"):
+        return f"{problem}{where}; give each key once"
+    context, opened = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    started = f" ({context} started at line {opened.line + 1})" if context and opened is not None else ""
+    return f"malformed YAML{where}: {problem}{started}"
 
 
 def load_stage_config(stage: str, config_dir: Path = CONFIG_DIR) -> Any:
     """Load and validate ``configs/<stage>.yaml`` into its dataclass."""
     path = config_dir / f"{stage}.yaml"
     raw = read_yaml(path)
+    if raw is None:
+        raise ConfigError(f"{path}: config file is empty")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
     config: Any = _build(STAGE_CONFIGS[stage], raw, str(path))
@@ -209,6 +264,24 @@ def _validate(stage: str, config: Any, path: Path) -> None:
             raise ConfigError(f"{path}: key 'windows': unknown window '{bad[0]}' (sentence, paragraph)")
     if isinstance(config, ParseConfig) and config.n_process < 0:
         raise ConfigError(f"{path}: key 'n_process': must be 0 (one per core) or a positive number")
+    if isinstance(config, ParseConfig) and not _model_installed(config.model):
+        from pipeline.nlp import INSTALL_HINT
+
+        hint = INSTALL_HINT.get(config.model) or (
+            f"install it with `python -m spacy download {config.model}` (a spaCy release) or `pip install` the"
+            " package that provides it"
+        )
+        raise ConfigError(f"{path}: key 'model': spaCy model '{config.model}' is not installed; {hint}")
+
+
+def _model_installed(name: str) -> bool:
+    """A spaCy model is an importable package or a folder; checked without importing it."""
+    if "/" in name or os.sep in name:
+        return Path(name).is_dir()
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def config_hash(config: Any, *extra_files: Path) -> str:

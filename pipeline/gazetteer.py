@@ -48,11 +48,32 @@ class Gazetteer:
     entries: dict[str, Entry]
     version: str = ""
     _holders: dict[tuple[str, str], list[tuple[str, Role]]] = field(default_factory=dict, repr=False)
+    _surfaces: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for entry in self.entries.values():
             for role in entry.roles:
                 self._holders.setdefault((role.of, role.role), []).append((entry.id, role))
+            for form in self.forms(entry.id):
+                self._surfaces.setdefault(form, entry.id)
+
+    def forms(self, entity_id: str) -> tuple[str, ...]:
+        """The name and aliases of an entity, each also without a leading "the"."""
+        entry = self.entries[entity_id]
+        found: dict[str, None] = {}
+        for form in (entry.name, *entry.aliases):
+            found[form] = None
+            if form.startswith("the "):
+                found[form[4:]] = None
+        return tuple(found)
+
+    def entity_named(self, form: str) -> str | None:
+        """The entity whose name or alias is exactly ``form`` (case-sensitive), if any."""
+        return self._surfaces.get(form)
+
+    def has_role(self, of: str, role: str) -> bool:
+        """Whether any entity ever held ``role`` of ``of``."""
+        return (of, role) in self._holders
 
     def holder(self, state: str, role: str, year: int | None) -> str | None:
         """The entity that held ``role`` of ``state`` in ``year`` (None if unknown or ambiguous)."""

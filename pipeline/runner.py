@@ -119,9 +119,9 @@ class StageRun:
         stream = stream or sys.stderr
         for outcome in self.outcomes:
             for warning in outcome.warnings:
-                print(f"warning: {warning}", file=stream)
+                print(f"warning: {one_line(warning)}", file=stream)
             if outcome.status == "failed":
-                print(f"error: {outcome.message} (skipped)", file=stream)
+                print(f"error: {one_line(outcome.message)} (skipped)", file=stream)
         tally = ", ".join(f"{n} {status}" for status, n in sorted(self.counts().items())) or "nothing to do"
         print(f"[{self.stage}] {tally}", file=stream)
 
@@ -130,21 +130,40 @@ class StageRun:
         return [o for o in self.outcomes if o.status == "failed"]
 
 
-def record_summary(layout: Layout, run: StageRun) -> None:
-    """Merge this stage's outcomes into ``OUT/run_summary.json``: what was skipped and why."""
+def one_line(text: str) -> str:
+    """``text`` safe to print as one terminal line: control characters (a newline in a file name) escaped."""
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
+
+
+def _merge_summary(layout: Layout, stage: str, entry: dict[str, Any]) -> None:
     path = layout.run_summary
     summary: dict[str, Any] = {}
     if path.exists():
         try:
             summary = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
             summary = {}
-    summary[run.stage] = {
+    if not isinstance(summary, dict):
+        summary = {}
+    summary[stage] = entry
+    write_text_atomic(path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+
+
+def record_summary(layout: Layout, run: StageRun) -> None:
+    """Merge this stage's outcomes into ``OUT/run_summary.json``: what was skipped and why."""
+    entry = {
         "counts": run.counts(),
         "skipped": [asdict(o) for o in run.outcomes if o.status == "failed"],
         "warnings": [w for o in run.outcomes for w in o.warnings],
     }
-    write_text_atomic(path, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    _merge_summary(layout, run.stage, entry)
+
+
+def record_stage_error(layout: Layout, stage: str, message: str) -> None:
+    """Note in ``OUT/run_summary.json`` that a whole stage stopped (bad config, missing model); only for an output
+    folder that exists, so that a typo in ``--out`` does not create one."""
+    if layout.out.is_dir():
+        _merge_summary(layout, stage, {"error": message})
 
 
 def progress(stage: str, done: int, total: int) -> None:

@@ -27,8 +27,15 @@ COMMON = (
 STAGE_CODE: dict[str, tuple[str, ...]] = {
     "ingest": ("stages/ingest.py", "textclean.py", "sources.py"),
     "parse": ("stages/parse.py", "nlp.py"),
-    "entities": ("stages/entities.py", "gazetteer.py", "nlp.py"),
-    "stance": ("stages/stance.py", "stance_rules.py", "stance_learned.py", "stance_features.py", "nlp.py"),
+    "entities": ("stages/entities.py", "actor_tagger.py", "entity_resolution.py", "gazetteer.py", "nlp.py"),
+    "stance": (
+        "stages/stance.py",
+        "stance_rules.py",
+        "stance_learned.py",
+        "stance_features.py",
+        "embeddings.py",
+        "nlp.py",
+    ),
     "network": ("stages/network.py",),
     "report": ("stages/report.py", "figures.py"),
 }

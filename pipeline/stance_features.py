@@ -15,6 +15,8 @@ CATEGORIES = ("wrongdoing", "opposition", "support", "positive_quality", "negati
 AGENT_DEPS = {"nsubj", "poss", "compound", "amod", "nmod", "agent", "csubj"}
 PATIENT_DEPS = {"dobj", "obj", "nsubjpass", "attr", "dative", "iobj", "oprd"}
 PATIENT_PREPS = {"against", "on", "upon", "toward", "towards", "for", "with", "to", "of", "over", "at", "in"}
+TARGET_PREFIX = "tgt_"  # the marked text opens with the target's name, so the model can learn per-target priors
+PLACEHOLDERS = ("tgt", "tgtself", "oth")
 SIGNAL_NAMES = tuple(f"{category}:{role}" for category in CATEGORIES for role in ("agent", "patient", "near")) + (
     "negated",
     "reported",
@@ -221,7 +223,7 @@ def marked_text(
     ref_starts = {r.start for r in view.refs}
     for span in sorted(actors, key=lambda s: s.start):
         if span.start in ref_starts:
-            token = " TGT "
+            token = " TGTSELF " if span.id_ == "first_person" else " TGT "
         elif any(refers_to(span, t, gazetteer) for t in all_targets if t.name != view.target):
             token = " OTH "
         else:
@@ -230,4 +232,4 @@ def marked_text(
         pieces.append(token)
         cursor = span.end_char
     pieces.append(sentence.doc.text[cursor : sentence.end_char])
-    return " ".join("".join(pieces).split())
+    return f"{TARGET_PREFIX}{view.target} " + " ".join("".join(pieces).split())

@@ -18,7 +18,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from pipeline.stance_features import SIGNAL_NAMES
+from pipeline.embeddings import COLUMNS as EMBEDDING_COLUMNS
+from pipeline.stance_features import PLACEHOLDERS, SIGNAL_NAMES, TARGET_PREFIX
 
 CLASSES = ("none", "neutral", "pro", "anti")
 
@@ -27,12 +28,24 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
     """Logistic regression on TF-IDF n-grams of the marked sentence plus standardised rule signals."""
 
     def __init__(
-        self, *, C: float = 4.0, ngram_max: int = 2, min_df: int = 1, use_signals: bool = True, random_state: int = 13
+        self,
+        *,
+        C: float = 4.0,
+        ngram_max: int = 2,
+        min_df: int = 1,
+        use_signals: bool = True,
+        signal_weight: float = 1.0,
+        use_embeddings: bool = False,
+        embedding_weight: float = 1.0,
+        random_state: int = 13,
     ) -> None:
         self.C = C
         self.ngram_max = ngram_max
         self.min_df = min_df
         self.use_signals = use_signals
+        self.signal_weight = signal_weight
+        self.use_embeddings = use_embeddings
+        self.embedding_weight = embedding_weight
         self.random_state = random_state
 
     def _pipeline(self) -> Pipeline:
@@ -51,9 +64,16 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         ]
         if self.use_signals:
             parts.append(("signals", StandardScaler(), list(SIGNAL_NAMES)))
+        if self.use_embeddings:
+            parts.append(("embeddings", "passthrough", list(EMBEDDING_COLUMNS)))
         return Pipeline(
             [
-                ("features", ColumnTransformer(parts)),
+                (
+                    "features",
+                    ColumnTransformer(
+                        parts, transformer_weights={"signals": self.signal_weight, "embeddings": self.embedding_weight}
+                    ),
+                ),
                 (
                     "classifier",
                     LogisticRegression(
@@ -92,7 +112,12 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
             contributions = sorted(
                 ((vector.data[k] * weights[i], names[i]) for k, i in enumerate(vector.indices)), reverse=True
             )
-            out.append([name for value, name in contributions[:top] if value > 0 and name.lower() != "tgt"])
+            informative = [
+                name
+                for value, name in contributions
+                if value > 0 and not all(w in PLACEHOLDERS or w.startswith(TARGET_PREFIX) for w in name.split())
+            ]
+            out.append(informative[:top])
         return out
 
 

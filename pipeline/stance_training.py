@@ -8,6 +8,7 @@ can be cross-fitted by section and every other document by leave-one-document-ou
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_recall_fscore_support
 
 from pipeline.config import IngestConfig, StanceConfig
+from pipeline.embeddings import with_embeddings
 from pipeline.errors import InputError
 from pipeline.gazetteer import Gazetteer
 from pipeline.sources import doc_id_for, list_sources, read_metadata, read_source
@@ -132,6 +134,7 @@ def featurize_labels(
         on=["doc_id", "sentence", "target"],
         how="inner",
     )
+    merged = with_embeddings(merged, enabled=config.learned.use_embeddings)
     section_folded = {d for d, n in sources.n_sections.items() if n >= 2}
     merged["fold"] = [
         fold_key(d, None if pd.isna(s) else int(s), section_folded)
@@ -143,13 +146,7 @@ def featurize_labels(
 def train(features: pd.DataFrame, *, config: StanceConfig, training_hash: str, guideline_sha256: str) -> StanceBundle:
     """Fit on the sentences where a target was detected (gold 'none' there teaches the model to reject)."""
     rows = features[features["mentioned"]].reset_index(drop=True)
-    params = {
-        "C": config.learned.C,
-        "ngram_max": config.learned.ngram_max,
-        "min_df": config.learned.min_df,
-        "use_signals": config.learned.use_signals,
-        "random_state": config.seed,
-    }
+    params = {**dataclasses.asdict(config.learned), "random_state": config.seed}
     return train_bundle(
         rows, rows["gold"], rows["fold"], params=params, training_hash=training_hash, guideline_sha256=guideline_sha256
     )

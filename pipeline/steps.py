@@ -102,29 +102,33 @@ def run_ingest(texts: Path, layout: Layout, configs: Path, executor: Executor) -
 
 
 def _parse_chunk(item: tuple[list[tuple[str, str]], str, str]) -> list[Outcome]:
-    from pipeline.stages.parse import parse_documents
+    from pipeline.artifacts import write_bytes_atomic
+    from pipeline.nlp import load_model
+    from pipeline.stages.parse import parse_documents, too_long
 
     docs, out, configs = item
     layout = Layout(Path(out))
     config = load_stage_config("parse", Path(configs))
+    prints = dict(docs)
     inputs = {
         doc_id: (read_partition(layout, "paragraphs", doc_id), read_partition(layout, "footnotes", doc_id))
         for doc_id, _ in docs
     }
-    results = parse_documents(inputs, config=config)
-    outcomes = []
-    for doc_id, print_ in docs:
-        doc_bin, sentences = results[doc_id]
-        from pipeline.artifacts import write_bytes_atomic
-
+    refused = too_long(inputs, load_model(config.model).max_length)
+    outcomes = [Outcome(doc_id, doc_id, "failed", message) for doc_id, message in refused.items()]
+    for doc_id in refused:
+        inputs.pop(doc_id)
+        layout.partition("sentences", doc_id).unlink(missing_ok=True)
+        layout.spacy_docs(doc_id).unlink(missing_ok=True)
+    meta = {"stage": "parse", "config_hash": config_hash(config), "model": config.model}
+    for doc_id, doc_bin, sentences in parse_documents(inputs, config=config):
         write_bytes_atomic(layout.spacy_docs(doc_id), doc_bin)
-        meta = {
-            "stage": "parse",
-            "fingerprint": print_,
-            "config_hash": config_hash(config),
-            "model": config.model,
-        }
-        write_table(sentences, layout.partition("sentences", doc_id), name="sentences", meta=meta)
+        write_table(
+            sentences,
+            layout.partition("sentences", doc_id),
+            name="sentences",
+            meta={**meta, "fingerprint": prints[doc_id]},
+        )
         outcomes.append(Outcome(doc_id, doc_id, "done"))
     return outcomes
 
@@ -298,6 +302,7 @@ def _stance_context(configs: Path) -> StanceContext:
 
 
 def _stance_chunk(item: tuple[list[tuple[str, str]], str, str]) -> list[Outcome]:
+    from pipeline.embeddings import with_embeddings
     from pipeline.nlp import load_model
     from pipeline.stages.parse import load_docs
     from pipeline.stages.stance import analyse, items_from_docs, predict, stance_table
@@ -313,6 +318,8 @@ def _stance_chunk(item: tuple[list[tuple[str, str]], str, str]) -> list[Outcome]
         mentions = read_partition(layout, "mentions", doc_id)
         items = items_from_docs(doc_id, parsed, sentences, mentions)
         features = analyse(items, config=context.config, gazetteer=context.gazetteer, lexicon=context.lexicon)
+        uses_embeddings = context.bundle is not None and bool(context.bundle.params.get("use_embeddings"))
+        features = with_embeddings(features, enabled=uses_embeddings and context.config.method == "learned")
         predictions = predict(features, method=context.config.method, bundle=context.bundle)
         meta = {"stage": "stance", "fingerprint": print_, "config_hash": context.chash}
         write_table(stance_table(features, predictions), layout.partition("stance", doc_id), name="stance", meta=meta)

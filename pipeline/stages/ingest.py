@@ -273,7 +273,7 @@ def _front_matter(blocks: list[Block], dehyphenator: Dehyphenator) -> tuple[Fron
         if date:
             front.year = int(date.group("year") or date.group("year2"))
         elif front.author is None and (has_note_marker or (count == 0 and _looks_like_name(text))):
-            front.author = text
+            front.author = re.sub(r"\s*[*†‡]+$", "", text)
         elif front.title is None:
             front.title = text
         elif front.year is not None and not text.endswith((",", ":", ";")) and ": " not in text:
@@ -369,6 +369,8 @@ def ingest_text(text: str, *, doc_id: str, source_name: str, config: IngestConfi
         keep_min_zipf=config.hyphen_keep_min_zipf,
     )
     front, n_front = _front_matter(layout.blocks, dehyphenator)
+    if n_front >= len(layout.blocks):  # nothing but short blocks: they are the body, not a title page
+        front, n_front = FrontMatter(), 0
     section_titles: list[str] = []
     section_lines: list[list[Line]] = []
     paragraph_rows: list[dict[str, object]] = []

@@ -22,27 +22,48 @@ def _texts(
             yield str(note.text), (doc_id, "footnote", index)
 
 
+def too_long(inputs: dict[str, tuple[pd.DataFrame, pd.DataFrame]], limit: int) -> dict[str, str]:
+    """Documents with a paragraph or note longer than the model accepts, with the reason (they are skipped)."""
+    problems = {}
+    for doc_id, (paragraphs, footnotes) in inputs.items():
+        longest = max((len(str(t)) for t in [*paragraphs["text"], *footnotes["text"]]), default=0)
+        if longest > limit:
+            problems[doc_id] = (
+                f"document '{doc_id}': a paragraph of {longest:,} characters is longer than spaCy's limit of "
+                f"{limit:,}; split the text into paragraphs (blank lines) and ingest it again"
+            )
+    return problems
+
+
 def parse_documents(
     inputs: dict[str, tuple[pd.DataFrame, pd.DataFrame]], *, config: ParseConfig
-) -> dict[str, tuple[bytes, pd.DataFrame]]:
-    """Run the model over all documents' texts in one batched stream; return each document's DocBin and sentences."""
+) -> Iterator[tuple[str, bytes, pd.DataFrame]]:
+    """Run the model over all documents' texts in one batched stream; yield each document's DocBin and sentences
+    as soon as its last text is parsed (so an interrupted run keeps the documents already done)."""
     nlp = load_model(config.model)
     total_chars = sum(len(str(t)) for p, f in inputs.values() for t in [*p["text"], *f["text"]])
     n_process = worker_count(config.n_process, total_chars)
+    expected = {doc_id: len(p) + len(f) for doc_id, (p, f) in inputs.items()}
     docs: dict[str, list[Doc]] = {doc_id: [] for doc_id in inputs}
     stream = nlp.pipe(_texts(inputs), as_tuples=True, batch_size=config.batch_size, n_process=n_process)
     for doc, (doc_id, zone, index) in stream:
         doc.user_data["zone"] = zone
         doc.user_data["index"] = index
         docs[doc_id].append(doc)
-    results = {}
-    for doc_id, doc_list in docs.items():
-        paragraphs, footnotes = inputs[doc_id]
-        doc_bin = DocBin(store_user_data=True)
-        for doc in doc_list:
-            doc_bin.add(doc)
-        results[doc_id] = (doc_bin.to_bytes(), sentence_table(doc_id, doc_list, paragraphs, footnotes))
-    return results
+        if len(docs[doc_id]) == expected[doc_id]:
+            yield _finish(doc_id, docs.pop(doc_id), inputs[doc_id])
+    for doc_id in list(docs):  # documents without any text
+        yield _finish(doc_id, docs.pop(doc_id), inputs[doc_id])
+
+
+def _finish(
+    doc_id: str, doc_list: list[Doc], tables: tuple[pd.DataFrame, pd.DataFrame]
+) -> tuple[str, bytes, pd.DataFrame]:
+    paragraphs, footnotes = tables
+    doc_bin = DocBin(store_user_data=True)
+    for doc in doc_list:
+        doc_bin.add(doc)
+    return doc_id, doc_bin.to_bytes(), sentence_table(doc_id, doc_list, paragraphs, footnotes)
 
 
 @dataclass(frozen=True)

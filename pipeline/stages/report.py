@@ -29,7 +29,7 @@ from pipeline.figures import (
 )
 
 # In the learned model's n-grams, a reference to the judged target reads "tgt" and one to another target "oth".
-PLACEHOLDERS = ("tgt", "oth")
+PLACEHOLDERS = ("tgt", "tgtself", "oth")
 MIN_SECTION_N = 2
 
 

@@ -1,0 +1,150 @@
+"""Stance on the real chapter, the rules on sentences made here, targets as configuration, the evaluation command."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.config import load_stage_config
+from pipeline.gazetteer import load_gazetteer
+from pipeline.stages.entities import ActorTagger
+from pipeline.stages.stance import SentenceItem, analyse, predict
+from pipeline.stance_features import load_lexicon
+from tests.conftest import CHAPTER, CHAPTER_ID, CONFIGS, ROOT, run_pipeline
+
+
+@pytest.fixture(scope="module")
+def stance(chapter_run) -> pd.DataFrame:
+    return pd.read_parquet(chapter_run / "stance.parquet")
+
+
+def test_one_row_per_body_sentence_and_target(chapter_run, stance):
+    sentences = pd.read_parquet(chapter_run / "sentences.parquet")
+    body = sentences[sentences["zone"] == "body"]
+    assert len(stance) == 2 * len(body)
+    assert set(stance["target"]) == {"russia", "ukraine"}
+    assert set(stance["label"]) <= {"none", "neutral", "pro", "anti"}
+    assert stance["score"].between(-1, 1).all()
+    taking_sides = stance["label"].isin(["pro", "anti"])
+    assert stance.loc[taking_sides, "holder"].notna().all()
+    assert stance.loc[~taking_sides, "holder"].isna().all()
+    assert (stance.loc[taking_sides, "evidence"].map(len) > 0).all()
+
+
+def test_chapter_is_predicted_by_models_that_never_saw_it(stance):
+    judged = stance[stance["label"] != "none"]
+    assert judged["method"].str.startswith(f"learned (cross-fitted, held out {CHAPTER_ID}#s").all()
+
+
+def test_stance_by_section_covers_six_sections_with_reachable_evidence(chapter_run, stance):
+    summary = pd.read_parquet(chapter_run / "stance_by_section.parquet")
+    assert len(summary) == 6 * 2
+    for row in summary.itertuples():
+        assert row.n == len(row.sentence_ids) == row.n_pro + row.n_anti + row.n_neutral
+        if row.n >= 2:
+            assert row.ci_low <= row.mean_score <= row.ci_high
+        rows = stance[(stance["sentence_id"].isin(row.sentence_ids)) & (stance["target"] == row.target)]
+        assert len(rows) == row.n and (rows["section_index"] == row.section_index).all()
+    russia = summary[summary["target"] == "russia"]
+    assert russia["n"].sum() >= 30, "the chapter refers to Russia in dozens of sentences"
+
+
+@pytest.fixture(scope="module")
+def judge(nlp):
+    config = load_stage_config("stance", CONFIGS)
+    entities_config = load_stage_config("entities", CONFIGS)
+    gazetteer = load_gazetteer(ROOT / entities_config.gazetteer)
+    lexicon = load_lexicon(ROOT / config.lexicon)
+    tagger = ActorTagger(nlp, gazetteer, entities_config)
+
+    def run(text: str, *, year: int = 2017) -> dict[str, tuple[str, str | None]]:
+        doc = nlp(text)
+        doc.user_data["year"] = year
+        tagger(doc)
+        item = SentenceItem("d", 0, 0, "s", doc[:], list(doc.spans["actors"]))
+        features = analyse([item], config=config, gazetteer=gazetteer, lexicon=lexicon)
+        verdict = predict(features, method="rules", bundle=None)
+        return {t: (verdict.at[i, "label"], verdict.at[i, "holder"]) for i, t in enumerate(features["target"])}
+
+    return run
+
+
+def test_rules_aggressor_and_victim(judge):
+    verdict = judge("The OSCE condemned Russia's aggression against Ukraine.")
+    assert verdict["russia"][0] == "anti"
+    assert verdict["ukraine"][0] == "pro"
+
+
+def test_rules_sanctions_are_held_by_who_imposes_them(judge):
+    assert judge("The European Union imposed new sanctions on Russia.")["russia"] == ("anti", "EU")
+
+
+def test_rules_support_and_mere_mention(judge):
+    assert judge("Belarus has supported Ukraine since 2014.")["ukraine"] == ("pro", "Belarus")
+    assert judge("The talks took place in Minsk with Russia and Ukraine.") == {
+        "russia": ("neutral", None),
+        "ukraine": ("neutral", None),
+    }
+    assert judge("The Russian language is widely spoken in Belarus.")["russia"] == ("none", None)
+
+
+def test_a_new_target_is_a_config_change(tmp_path):
+    configs = tmp_path / "configs"
+    shutil.copytree(CONFIGS, configs)
+    stance_yaml = configs / "stance.yaml"
+    text = stance_yaml.read_text()
+    new_target = (
+        "  - name: belarus\n    entity_ids: [belarus]\n"
+        "    mention_kinds: [name, alias, acronym, metonym, demonym, role, first_person]\n    officials: true\n"
+    )
+    stance_yaml.write_text(text.replace("# Rules method:", new_target + "# Rules method:", 1))
+    texts, out = tmp_path / "texts", tmp_path / "out"
+    texts.mkdir()
+    shutil.copy(CHAPTER, texts / CHAPTER.name)
+    for stage in ("ingest", "parse", "entities", "stance"):
+        run_pipeline(stage, "--texts", str(texts), "--out", str(out), "--configs", str(configs))
+    stance = pd.read_parquet(out / "stance.parquet")
+    belarus = stance[stance["target"] == "belarus"]
+    assert len(belarus) == len(stance) / 3
+    assert (belarus["label"] != "none").sum() > 50, "the chapter is about Belarus"
+
+
+def test_unknown_target_entity_is_one_clear_error(tmp_path, chapter_run):
+    configs = tmp_path / "configs"
+    shutil.copytree(CONFIGS, configs)
+    stance_yaml = configs / "stance.yaml"
+    stance_yaml.write_text(stance_yaml.read_text().replace("entity_ids: [ukraine]", "entity_ids: [ukrainee]"))
+    result = run_pipeline("stance", "--out", str(chapter_run), "--configs", str(configs), check=False)
+    assert result.returncode != 0
+    assert "ukrainee" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_evaluate_stance_scores_the_artifact_against_the_chapter_labels(chapter_run, tmp_path):
+    scores = tmp_path / "scores.json"
+    labels = ROOT / "data" / "labels" / "stance_chapter.tsv"
+    result = run_pipeline("evaluate-stance", "--labels", str(labels), "--out", str(chapter_run), "--json", str(scores))
+    assert "macroF1" in result.stdout and "confusion" in result.stdout
+    report = json.loads(scores.read_text())
+    (subset,) = report
+    assert subset.startswith("matched ")
+    matched, total = subset.split()[1].split("/")
+    assert int(matched) >= 0.9 * int(total)
+    pooled = report[subset]["pooled"]
+    assert 0.4 <= pooled["macro_f1"] <= 1.0
+    assert pooled["mention_detection"]["f1"] >= 0.9
+
+
+def test_model_card_records_training_data_and_scores():
+    card = json.loads((ROOT / "models" / "stance_learned.json").read_text())
+    labels = sorted((ROOT / "data" / "labels").glob("stance_*.tsv"))
+    from pipeline.stance_training import labels_hash
+
+    assert card["training_sha256"] == labels_hash(labels), "the shipped model was trained on the labels in the repo"
+    for method in ("learned", "rules"):
+        assert 0 < card["scores"][method]["held-out dev documents"]["pooled"]["macro_f1"] <= 1
+    assert Path(ROOT / card["model"]).exists()
