@@ -66,6 +66,11 @@ CLOSE_QUOTES = {"”", '"', "’", "»"}
 TITLE_SMALL_WORDS = {"of", "the", "in", "and", "for", "on", "to", "with", "a", "an", "-", "–"}
 
 
+# Office titles are looked for this many tokens before and after a title's first word ("the former Yugoslav
+# Republic of Macedonia's interim prime minister", "Minister for Foreign Affairs of the Republic of Belarus").
+ROLE_WINDOW_BEFORE, ROLE_WINDOW_AFTER = 16, 20
+
+
 def slug(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
@@ -130,6 +135,7 @@ class ActorTagger:
             pattern = [*words, {"POS": "ADJ", "OP": "?"}, {"LOWER": {"IN": state_nouns}}]
             self.demonyms.add(f"{state}|{len(words)}", [pattern])
         self.roles = Matcher(nlp.vocab)
+        self._triggers: frozenset[str] | None = None
         self._add_role_patterns(nlp)
         self.numbered_acts = Matcher(nlp.vocab)
         self.numbered_acts.add(
@@ -143,6 +149,16 @@ class ActorTagger:
                 ]
             ],
         )
+
+    @property
+    def _role_triggers(self) -> frozenset[str]:
+        if self._triggers is None:
+            self._triggers = frozenset(
+                phrase.lower().replace("-", " ").split()[0]
+                for phrases in self.config.role_phrases.values()
+                for phrase in phrases
+            )
+        return self._triggers
 
     def _add_role_patterns(self, nlp: Language) -> None:
         """Office titles of every state or organisation with office holders in the gazetteer: "the Belarusian
@@ -332,10 +348,26 @@ class ActorTagger:
         person = persons.get(end)
         return person.kb_id_ if person is not None else None
 
+    def _role_matches(self, doc: Doc) -> list[tuple[int, int, int]]:
+        """Office-title matches, looked for only in windows around a title's first word: the token Matcher with
+        thousands of optional-token patterns is the entity stage's cost, and most of a text holds no title."""
+        windows: list[list[int]] = []
+        for token in doc:
+            if token.lower_ in self._role_triggers:
+                start, end = max(0, token.i - ROLE_WINDOW_BEFORE), min(len(doc), token.i + ROLE_WINDOW_AFTER)
+                if windows and start <= windows[-1][1]:
+                    windows[-1][1] = end
+                else:
+                    windows.append([start, end])
+        matches: list[tuple[int, int, int]] = []
+        for start, end in windows:
+            matches.extend((m, start + a, start + b) for m, a, b in self.roles(doc[start:end]))
+        return sorted(set(matches), key=lambda m: (m[1], m[2], m[0]))
+
     def _role_candidates(
         self, doc: Doc, titles: list[tuple[int, int]], persons: dict[int, Span], year: int | None
     ) -> Iterator[Candidate]:
-        for match_id, start, end in self.roles(doc):
+        for match_id, start, end in self._role_matches(doc):
             state, role = doc.vocab.strings[match_id].split("|")
             first = start - 1 if start > 0 and doc[start - 1].lower_ == "the" else start
             past = any(t.lower_ in PAST for t in doc[max(0, first - 1) : end])

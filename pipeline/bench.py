@@ -18,7 +18,7 @@ from pathlib import Path
 from pipeline.artifacts import Layout, read_table
 from pipeline.config import load_stage_config
 from pipeline.nlp import load_model, worker_count
-from pipeline.runner import LocalExecutor
+from pipeline.runner import make_executor
 
 DEV_CORPUS = Path("..") / "shared" / "corpus" / "dev"
 
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     build_corpus(args.source, corpus, words=args.words)
     if out.exists():
         shutil.rmtree(out)
-    layout, executor = Layout(out), LocalExecutor()
+    layout, executor = Layout(out), make_executor("local")
     timings: dict[str, float] = {}
 
     def timed(stage: str, run: object) -> None:

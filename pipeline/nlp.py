@@ -25,6 +25,22 @@ def load_model(name: str, exclude: tuple[str, ...] = ()) -> Any:
         raise ModelError(f"spaCy model '{name}' is not installed: {hint}") from None
 
 
+def load_vocab_model(name: str) -> Any:
+    """The model's tokenizer and vocabulary only (no statistical components): enough to read stored docs back."""
+    import spacy
+
+    pipes = (
+        spacy.util.get_model_meta(spacy.util.get_package_path(name)).get("pipeline", []) if _is_package(name) else []
+    )
+    return load_model(name, exclude=tuple(pipes))
+
+
+def _is_package(name: str) -> bool:
+    import spacy
+
+    return bool(spacy.util.is_package(name))
+
+
 def model_version(name: str) -> str:
     """'<model name>-<model version>/spacy-<spaCy version>', recorded in every artifact that used the model."""
     import spacy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -34,16 +35,31 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """Runs work in this process, in order."""
+    """Runs work on this machine: in this process, or in a pool of ``processes`` when handed several chunks."""
 
-    workers = 1
+    distributed = False
+
+    def __init__(self, processes: int = 1) -> None:
+        self.processes = max(1, processes)
+
+    @property
+    def workers(self) -> int:
+        return self.processes
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        return [fn(item) for item in items]
+        if self.processes == 1 or len(items) < 2:
+            return [fn(item) for item in items]
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        with ProcessPoolExecutor(max_workers=min(self.processes, len(items)), mp_context=get_context("spawn")) as pool:
+            return list(pool.map(fn, items))
 
 
 class DaskExecutor:
     """Runs per-document work on a Dask cluster: a scheduler address, or a LocalCluster when none is given."""
+
+    distributed = True
 
     def __init__(self, scheduler: str | None = None, *, n_workers: int = 2) -> None:
         from distributed import Client, LocalCluster
@@ -76,7 +92,21 @@ class DaskExecutor:
 def make_executor(name: str, scheduler: str | None = None) -> LocalExecutor | DaskExecutor:
     if name == "dask":
         return DaskExecutor(scheduler)
-    return LocalExecutor()
+    return LocalExecutor(processes=os.cpu_count() or 1)
+
+
+# Below this many documents a local stage runs in-process: starting workers (each loads its models) costs more.
+MIN_DOCUMENTS_FOR_PROCESSES = 8
+
+
+def plan_chunks(items: Sequence[T], executor: Executor, *, pipe_parallel: bool = False) -> list[list[T]]:
+    """How to split a stage's documents: one chunk per worker on a cluster; locally one chunk per process for
+    corpora big enough to pay for the processes, and one chunk when the work parallelises itself (nlp.pipe)."""
+    if getattr(executor, "distributed", False):
+        return chunks(items, executor.workers)
+    if pipe_parallel or len(items) < MIN_DOCUMENTS_FOR_PROCESSES:
+        return chunks(items, 1)
+    return chunks(items, executor.workers)
 
 
 def chunks(items: Sequence[T], n: int) -> list[list[T]]:

@@ -23,7 +23,16 @@ from pipeline.artifacts import (
 )
 from pipeline.config import config_hash, load_stage_config
 from pipeline.errors import InputError, PipelineError
-from pipeline.runner import Executor, Outcome, StageRun, chunks, record_summary, upstream_fingerprint
+from pipeline.runner import (
+    Executor,
+    LocalExecutor,
+    Outcome,
+    StageRun,
+    plan_chunks,
+    progress,
+    record_summary,
+    upstream_fingerprint,
+)
 from pipeline.sources import doc_id_for, list_sources, read_metadata, read_source
 from pipeline.stagecode import stage_code_version
 from pipeline.stages.ingest import ingest_text
@@ -88,7 +97,8 @@ def run_ingest(texts: Path, layout: Layout, configs: Path, executor: Executor) -
             continue
         seen[doc_id] = path
         items.append((str(path), doc_id, str(layout.out), str(configs), metadata.get(path.name, {})))
-    run.outcomes.extend(executor.map(_ingest_one, items))
+    in_process = executor if getattr(executor, "distributed", False) else LocalExecutor()  # ingest is cheap
+    run.outcomes.extend(in_process.map(_ingest_one, items))
     keep = {o.doc_id for o in run.outcomes if o.status in ("done", "current") and o.doc_id}
     for name in INGEST_TABLES:
         removed = remove_stale_partitions(layout, name, keep)
@@ -121,7 +131,8 @@ def _parse_chunk(item: tuple[list[tuple[str, str]], str, str]) -> list[Outcome]:
         layout.partition("sentences", doc_id).unlink(missing_ok=True)
         layout.spacy_docs(doc_id).unlink(missing_ok=True)
     meta = {"stage": "parse", "config_hash": config_hash(config), "model": config.model}
-    for doc_id, doc_bin, sentences in parse_documents(inputs, config=config):
+    for done, (doc_id, doc_bin, sentences) in enumerate(parse_documents(inputs, config=config), start=1):
+        progress("parse", done, len(inputs))
         write_bytes_atomic(layout.spacy_docs(doc_id), doc_bin)
         write_table(
             sentences,
@@ -154,7 +165,7 @@ def run_parse(layout: Layout, configs: Path, executor: Executor) -> StageRun:
             run.outcomes.append(Outcome(doc_id, doc_id, "current"))
         else:
             stale.append((doc_id, print_))
-    work = [(chunk, str(layout.out), str(configs)) for chunk in chunks(stale, executor.workers)]
+    work = [(chunk, str(layout.out), str(configs)) for chunk in plan_chunks(stale, executor, pipe_parallel=True)]
     for outcomes in executor.map(_parse_chunk, work):
         run.outcomes.extend(outcomes)
     for doc_id in remove_stale_partitions(layout, "sentences", set(doc_ids)):
@@ -180,7 +191,7 @@ def _entities_config(configs: Path) -> tuple[Any, Path, str]:
 
 def _entities_chunk(item: tuple[list[tuple[str, str, int | None, str | None]], str, str]) -> list[Outcome]:
     from pipeline.gazetteer import load_gazetteer
-    from pipeline.nlp import load_model
+    from pipeline.nlp import load_vocab_model
     from pipeline.stages.entities import ActorTagger, extract_mentions
     from pipeline.stages.parse import load_docs
 
@@ -188,10 +199,11 @@ def _entities_chunk(item: tuple[list[tuple[str, str, int | None, str | None]], s
     layout = Layout(Path(out))
     config, gazetteer_path, chash = _entities_config(Path(configs))
     gazetteer = load_gazetteer(gazetteer_path)
-    nlp = load_model(load_stage_config("parse", Path(configs)).model)
+    nlp = load_vocab_model(load_stage_config("parse", Path(configs)).model)
     tagger = ActorTagger(nlp, gazetteer, config)
     outcomes = []
-    for doc_id, print_, year, country in docs:
+    for done, (doc_id, print_, year, country) in enumerate(docs, start=1):
+        progress("entities", done, len(docs))
         parsed = load_docs(layout.spacy_docs(doc_id).read_bytes(), nlp.vocab)
         mentions = extract_mentions(
             parsed, doc_id=doc_id, year=year, country=country, tagger=tagger, gazetteer=gazetteer
@@ -233,7 +245,7 @@ def run_entities(layout: Layout, configs: Path, executor: Executor) -> StageRun:
             run.outcomes.append(Outcome(doc_id, doc_id, "current"))
         else:
             stale.append((doc_id, print_, year, country))
-    work = [(chunk, str(layout.out), str(configs)) for chunk in chunks(stale, executor.workers)]
+    work = [(chunk, str(layout.out), str(configs)) for chunk in plan_chunks(stale, executor)]
     for outcomes in executor.map(_entities_chunk, work):
         run.outcomes.extend(outcomes)
     for doc_id in remove_stale_partitions(layout, "mentions", set(doc_ids)):
@@ -303,16 +315,17 @@ def _stance_context(configs: Path) -> StanceContext:
 
 def _stance_chunk(item: tuple[list[tuple[str, str]], str, str]) -> list[Outcome]:
     from pipeline.embeddings import with_embeddings
-    from pipeline.nlp import load_model
+    from pipeline.nlp import load_vocab_model
     from pipeline.stages.parse import load_docs
     from pipeline.stages.stance import analyse, items_from_docs, predict, stance_table
 
     docs, out, configs = item
     layout = Layout(Path(out))
     context = _stance_context(Path(configs))
-    nlp = load_model(load_stage_config("parse", Path(configs)).model)
+    nlp = load_vocab_model(load_stage_config("parse", Path(configs)).model)
     outcomes = []
-    for doc_id, print_ in docs:
+    for done, (doc_id, print_) in enumerate(docs, start=1):
+        progress("stance", done, len(docs))
         parsed = load_docs(layout.spacy_docs(doc_id).read_bytes(), nlp.vocab)
         sentences = read_partition(layout, "sentences", doc_id)
         mentions = read_partition(layout, "mentions", doc_id)
@@ -343,7 +356,7 @@ def run_stance(layout: Layout, configs: Path, executor: Executor) -> StageRun:
             run.outcomes.append(Outcome(doc_id, doc_id, "current"))
         else:
             stale.append((doc_id, print_))
-    work = [(chunk, str(layout.out), str(configs)) for chunk in chunks(stale, executor.workers)]
+    work = [(chunk, str(layout.out), str(configs)) for chunk in plan_chunks(stale, executor)]
     for outcomes in executor.map(_stance_chunk, work):
         run.outcomes.extend(outcomes)
     for doc_id in remove_stale_partitions(layout, "stance", set(doc_ids)):

@@ -1,8 +1,8 @@
 """Hardening: bad inputs, bad configs, killed runs and hostile names, each run through the real command line.
 
-What a user sees for each case is listed in docs/hardening.md; every row there is checked here. Expensive runs are
-shared by module-scoped fixtures: one whole-pipeline run over a folder of hostile inputs, and one small slice of the
-dev corpus run once uninterrupted and once killed twice and resumed.
+What a user sees for each case is listed in the README (section "Bad input"); every row there is checked here.
+Expensive runs are shared by module-scoped fixtures: one whole-pipeline run over a folder of hostile inputs, and one
+small slice of the dev corpus run once uninterrupted and once killed twice and resumed.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ GOOD_DOCS = (
 
 
 def hostile_inputs(texts: Path) -> None:
-    """Every bad or odd input of docs/hardening.md, beside good documents, in one folder."""
+    """Every bad or odd input of the README table, beside good documents, in one folder."""
     for name in GOOD_DOCS:
         shutil.copy(DEV_CORPUS / name, texts / name)
     files: dict[str, bytes] = {

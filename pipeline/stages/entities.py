@@ -22,20 +22,34 @@ SPEAKER_LABEL = re.compile(r"^(?P<label>[A-Z][\w.’'-]*(?:\s+(?:of|the|and|[A-Z
 OFFICE_WORDS = re.compile(r"\b(president|prime minister|minister|chancellor|secretary)\b", re.IGNORECASE)
 
 
+def _person_names(gazetteer: Gazetteer) -> tuple[re.Pattern[str], dict[str, str]]:
+    """One regex of every person's name and aliases (longest first) and the person each stands for, built once
+    per gazetteer object."""
+    cached: tuple[re.Pattern[str], dict[str, str]] | None = getattr(gazetteer, "_person_names", None)
+    if cached is None:
+        person_of: dict[str, str] = {}
+        for entry in gazetteer.entries.values():
+            if entry.label == "PERSON":
+                for alias in (entry.name, *entry.aliases):
+                    person_of.setdefault(alias, entry.id)
+        names = sorted(person_of, key=lambda alias: (-len(alias), alias))
+        cached = (re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b"), person_of)
+        setattr(gazetteer, "_person_names", cached)  # noqa: B010 - a cache outside the dataclass fields
+    return cached
+
+
 def speaker_states(paragraphs: list[str], gazetteer: Gazetteer, default: str | None) -> list[str | None]:
     """Whose state speaks in each paragraph: the document's (from metadata) until a transcript label such as
     "President of Belarus Alexander Lukashenko:" names someone else; an unknown speaker ("Question:") speaks
     for no state, an office without a name ("THE PRESIDENT:") for the document's."""
-    people = sorted(
-        ((alias, e.id) for e in gazetteer.entries.values() if e.label == "PERSON" for alias in (e.name, *e.aliases)),
-        key=lambda pair: -len(pair[0]),
-    )
+    pattern, person_of = _person_names(gazetteer)
     current, states = default, []
     for text in paragraphs:
         match = SPEAKER_LABEL.match(text)
         if match:
             label = match.group("label")
-            person = next((pid for alias, pid in people if re.search(rf"\b{re.escape(alias)}\b", label)), None)
+            found = pattern.search(label)
+            person = person_of[found.group(0)] if found else None
             if person is not None:
                 current = gazetteer.state_of(person)
             elif OFFICE_WORDS.search(label):

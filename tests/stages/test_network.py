@@ -6,7 +6,6 @@ import dataclasses
 import io
 import math
 import re
-import shutil
 import struct
 
 import networkx as nx
@@ -28,7 +27,7 @@ from pipeline.stages.network import (
     signed_graph,
     to_graph,
 )
-from tests.conftest import CHAPTER, CHAPTER_ID, CONFIGS, run_pipeline
+from tests.conftest import CHAPTER_ID, CONFIGS
 
 DOC = "doc"
 CONFIG = NetworkConfig(
@@ -322,17 +321,12 @@ def test_signed_graph_round_trips_through_both_formats():
 
 
 @pytest.fixture(scope="module")
-def chapter_tables(tmp_path_factory) -> dict[str, pd.DataFrame]:
-    """The chapter through ingest .. stance (the inputs of the network stage), read back as frames.
-
-    Stands in for the session fixture ``chapter_run`` until the network stage is wired into the command line.
-    """
-    texts = tmp_path_factory.mktemp("network_texts")
-    shutil.copy(CHAPTER, texts / CHAPTER.name)
-    out = tmp_path_factory.mktemp("network_out")
-    for stage in ("ingest", "parse", "entities", "stance"):
-        run_pipeline(stage, "--texts", str(texts), "--out", str(out), "--configs", str(CONFIGS))
-    return {name: pd.read_parquet(out / f"{name}.parquet") for name in ("mentions", "sentences", "entities", "stance")}
+def chapter_tables(chapter_run) -> dict[str, pd.DataFrame]:
+    """The chapter's inputs of the network stage, from the whole pipeline run on it."""
+    return {
+        name: pd.read_parquet(chapter_run / f"{name}.parquet")
+        for name in ("mentions", "sentences", "entities", "stance")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -443,3 +437,33 @@ def test_chapter_figure_is_a_deterministic_png(chapter_network, network_config):
     assert struct.unpack(">II", png[16:24]) == (1200, 960), "10 x 8 inches at 120 dpi"
     assert png == draw(CHAPTER_ID)
     assert draw("no-such-document")[:8] == b"\x89PNG\r\n\x1a\n", "an empty scope still gives a figure"
+
+
+@pytest.mark.slow
+def test_network_stage_wrote_loadable_exports_and_a_figure(chapter_run):
+    nodes = pd.read_parquet(chapter_run / "network_nodes.parquet")
+    for window in ("sentence", "paragraph"):
+        graph = nx.read_graphml(chapter_run / "exports" / f"{CHAPTER_ID}.{window}.graphml")
+        expected = nodes[(nodes["scope"] == "document") & (nodes["scope_id"] == CHAPTER_ID)]
+        assert set(graph.nodes) == set(expected["entity_id"])
+        assert nx.read_gexf(chapter_run / "exports" / f"{CHAPTER_ID}.{window}.gexf").number_of_edges() == (
+            graph.number_of_edges()
+        )
+    signed = nx.read_graphml(chapter_run / "exports" / f"{CHAPTER_ID}.signed.graphml")
+    assert signed.is_directed() and "russia" in signed.nodes
+    assert (chapter_run / "figures" / f"{CHAPTER_ID}.network.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_dev_corpus_network_as_one_corpus_and_per_document(dev_run):
+    nodes = pd.read_parquet(dev_run / "network_nodes.parquet")
+    edges = pd.read_parquet(dev_run / "network_edges.parquet")
+    documents = pd.read_parquet(dev_run / "documents.parquet")
+    assert set(nodes["scope"]) == {"corpus", "document", "section"}
+    corpus = nodes[nodes["scope"] == "corpus"]
+    assert {"russia", "ukraine", "belarus", "united-states"} <= set(corpus["entity_id"])
+    per_document = set(nodes.loc[nodes["scope"] == "document", "scope_id"])
+    assert per_document <= set(documents["doc_id"]) and len(per_document) >= 25
+    top = edges[(edges["scope"] == "corpus") & (edges["window"] == "sentence")].nlargest(5, "count")
+    assert any({"russia", "ukraine"} == {r.source, r.target} for r in top.itertuples())
+    assert nx.read_graphml(dev_run / "exports" / "corpus.sentence.graphml").number_of_nodes() == len(corpus)
