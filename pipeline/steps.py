@@ -590,24 +590,12 @@ def report_inputs(layout: Layout, configs: Path) -> Any:
 
     from pipeline.artifacts import read_table
     from pipeline.nlp import model_version
-    from pipeline.stages.report import ReportInputs
+    from pipeline.stages.report import REPORT_TABLES, ReportInputs
 
     stance_config = load_stage_config("stance", configs)
     card_path = Path(stance_config.model_path).with_suffix(".json")
     evaluation = json.loads(card_path.read_text(encoding="utf-8")) if card_path.exists() else None
-    tables = {
-        name: read_table(layout.table(name), name=name)
-        for name in (
-            "documents",
-            "sections",
-            "stance",
-            "stance_by_section",
-            "stance_by_document",
-            "mentions",
-            "sentences",
-            "entities",
-        )
-    }
+    tables = {name: read_table(layout.table(name), name=name) for name in REPORT_TABLES}
     pngs = {
         doc_id: (layout.figures / f"{doc_id}.network.png").read_bytes()
         for doc_id in tables["documents"]["doc_id"]

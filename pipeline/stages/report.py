@@ -33,6 +33,19 @@ PLACEHOLDERS = ("tgt", "tgtself", "oth")
 MIN_SECTION_N = 2
 
 
+# The pipeline tables the report reads (the data-frame fields of ReportInputs, in order).
+REPORT_TABLES = (
+    "documents",
+    "sections",
+    "stance",
+    "stance_by_section",
+    "stance_by_document",
+    "mentions",
+    "sentences",
+    "entities",
+)
+
+
 @dataclass(frozen=True)
 class ReportInputs:
     """Everything the report reads: the pipeline's tables, network figures per document, the scores, provenance."""

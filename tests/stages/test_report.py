@@ -24,6 +24,7 @@ from pipeline.config import load_stage_config
 from pipeline.errors import PipelineError
 from pipeline.figures import compare_table, stance_by_section_figure
 from pipeline.stages.report import (
+    REPORT_TABLES,
     ReportInputs,
     highlight_cues,
     render_report,
@@ -39,16 +40,7 @@ PROVENANCE = {
     "models": "spacy-test",
     "date": "2024-05-01",
 }
-TABLES = (
-    "documents",
-    "sections",
-    "stance",
-    "stance_by_section",
-    "stance_by_document",
-    "mentions",
-    "sentences",
-    "entities",
-)
+TABLES = REPORT_TABLES
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
