@@ -225,6 +225,25 @@ def _document_context(layout: Layout) -> dict[str, tuple[int | None, str | None]
     }
 
 
+def _run_per_document(
+    run: StageRun,
+    work: Any,
+    stale: list[Any],
+    layout: Layout,
+    configs: Path,
+    executor: Executor,
+    *,
+    output: str,
+    doc_ids: list[str],
+) -> None:
+    """Run a stage's chunk function over its stale documents, then drop partitions of documents gone upstream."""
+    chunked = [(chunk, str(layout.out), str(configs)) for chunk in plan_chunks(stale, executor)]
+    for outcomes in executor.map(work, chunked):
+        run.outcomes.extend(outcomes)
+    for doc_id in remove_stale_partitions(layout, output, set(doc_ids)):
+        run.outcomes.append(Outcome(doc_id, doc_id, "removed"))
+
+
 def run_entities(layout: Layout, configs: Path, executor: Executor) -> StageRun:
     """Find and resolve actor mentions per document; rebuild the corpus entity table."""
     from pipeline.artifacts import read_table
@@ -245,11 +264,7 @@ def run_entities(layout: Layout, configs: Path, executor: Executor) -> StageRun:
             run.outcomes.append(Outcome(doc_id, doc_id, "current"))
         else:
             stale.append((doc_id, print_, year, country))
-    work = [(chunk, str(layout.out), str(configs)) for chunk in plan_chunks(stale, executor)]
-    for outcomes in executor.map(_entities_chunk, work):
-        run.outcomes.extend(outcomes)
-    for doc_id in remove_stale_partitions(layout, "mentions", set(doc_ids)):
-        run.outcomes.append(Outcome(doc_id, doc_id, "removed"))
+    _run_per_document(run, _entities_chunk, stale, layout, configs, executor, output="mentions", doc_ids=doc_ids)
     mentions = read_table(layout.table("mentions"), name="mentions")
     meta = {
         "stage": "entities",
@@ -356,11 +371,7 @@ def run_stance(layout: Layout, configs: Path, executor: Executor) -> StageRun:
             run.outcomes.append(Outcome(doc_id, doc_id, "current"))
         else:
             stale.append((doc_id, print_))
-    work = [(chunk, str(layout.out), str(configs)) for chunk in plan_chunks(stale, executor)]
-    for outcomes in executor.map(_stance_chunk, work):
-        run.outcomes.extend(outcomes)
-    for doc_id in remove_stale_partitions(layout, "stance", set(doc_ids)):
-        run.outcomes.append(Outcome(doc_id, doc_id, "removed"))
+    _run_per_document(run, _stance_chunk, stale, layout, configs, executor, output="stance", doc_ids=doc_ids)
     stance = read_table(layout.table("stance"), name="stance")
     sections = read_table(layout.table("sections"), name="sections")
     documents = read_table(layout.table("documents"), name="documents")
