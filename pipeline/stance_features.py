@@ -15,6 +15,21 @@ CATEGORIES = ("wrongdoing", "opposition", "support", "positive_quality", "negati
 AGENT_DEPS = {"nsubj", "poss", "compound", "amod", "nmod", "agent", "csubj"}
 PATIENT_DEPS = {"dobj", "obj", "nsubjpass", "attr", "dative", "iobj", "oprd"}
 PATIENT_PREPS = {"against", "on", "upon", "toward", "towards", "for", "with", "to", "of", "over", "at", "in"}
+ROLE_PATIENT_PREPS = {
+    "against",
+    "on",
+    "upon",
+    "toward",
+    "towards",
+    "to",
+    "in",
+    "into",
+    "at",
+    "over",
+    "for",
+    "with",
+    "from",
+}
 TARGET_PREFIX = "tgt_"  # the marked text opens with the target's name, so the model can learn per-target priors
 PLACEHOLDERS = ("tgt", "tgtself", "oth")
 SIGNAL_NAMES = tuple(f"{category}:{role}" for category in CATEGORIES for role in ("agent", "patient", "near")) + (
@@ -23,7 +38,10 @@ SIGNAL_NAMES = tuple(f"{category}:{role}" for category in CATEGORIES for role in
     "quoted",
     "n_refs",
     "other_target",
+    "target_role",
 )
+# how the marked text reads to the sentence encoder: it knows words, not placeholders
+NATURAL_PLACEHOLDERS = {"TGTSELF": "we (the target)", "TGT": "the target", "OTH": "another country"}
 
 
 @dataclass(frozen=True)
@@ -212,7 +230,41 @@ def signals(view: TargetView) -> dict[str, float]:
     values["quoted"] = float(view.quoted)
     values["n_refs"] = float(len(view.refs))
     values["other_target"] = float(view.other_target)
+    values["target_role"] = grammatical_role(view.refs)
     return values
+
+
+def grammatical_role(refs: list[Span]) -> float:
+    """+1 when the target mostly acts in the sentence (subject, possessor, modifier of the actor or act), -1 when it
+    is mostly acted upon (object, passive subject, 'against/on/to …' phrase), 0 when neither or balanced."""
+    total = 0
+    for ref in refs:
+        token = ref.root
+        while token.dep_ in ("conj", "appos", "compound", "flat") and token.head is not token:
+            token = token.head
+        if token.dep_ in ("nsubj", "csubj", "poss", "amod", "nmod") or (
+            token.dep_ == "pobj" and token.head.lower_ == "by"
+        ):
+            total += 1
+        elif token.dep_ in ("nsubjpass", "dobj", "dative", "attr", "oprd") or (
+            token.dep_ == "pobj" and token.head.lower_ in ROLE_PATIENT_PREPS
+        ):
+            total -= 1
+    return float((total > 0) - (total < 0))
+
+
+def natural_text(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The marked sentence in words for the sentence encoder (target prefix dropped, placeholders spelled out), and
+    the character spans where the target stands."""
+    body = marked.split(" ", 1)[1] if marked.startswith(TARGET_PREFIX) and " " in marked else marked
+    words, spans, cursor = [], [], 0
+    for word in body.split(" "):
+        spelled = NATURAL_PLACEHOLDERS.get(word, word)
+        if word in ("TGT", "TGTSELF"):
+            spans.append((cursor, cursor + len(spelled)))
+        words.append(spelled)
+        cursor += len(spelled) + 1
+    return " ".join(words), tuple(spans)
 
 
 def marked_text(

@@ -191,13 +191,11 @@ def by_section(stance: pd.DataFrame, sections: pd.DataFrame, *, samples: int, se
     rng = np.random.default_rng(seed)
     rows = []
     targets = sorted(stance["target"].unique())
+    groups = {key: group for key, group in stance.groupby(["doc_id", "section_index", "target"], sort=False)}
+    empty = stance.iloc[0:0]
     for section in sections.sort_values(["doc_id", "section_index"]).itertuples():
         for target in targets:
-            group = stance[
-                (stance["doc_id"] == section.doc_id)
-                & (stance["section_index"] == section.section_index)
-                & (stance["target"] == target)
-            ]
+            group = groups.get((section.doc_id, section.section_index, target), empty)
             summary = _summary(group, samples=samples, rng=rng)
             ids = group.loc[group["label"] != "none", "sentence_id"].astype(int).tolist()
             rows.append(
@@ -218,9 +216,11 @@ def by_document(stance: pd.DataFrame, documents: pd.DataFrame, *, samples: int, 
     rng = np.random.default_rng(seed)
     rows = []
     targets = sorted(stance["target"].unique())
+    groups = {key: group for key, group in stance.groupby(["doc_id", "target"], sort=False)}
+    empty = stance.iloc[0:0]
     for document in documents.sort_values("doc_id").itertuples():
         for target in targets:
-            group = stance[(stance["doc_id"] == document.doc_id) & (stance["target"] == target)]
+            group = groups.get((document.doc_id, target), empty)
             rows.append(
                 {
                     "doc_id": document.doc_id,

@@ -148,3 +148,44 @@ def test_model_card_records_training_data_and_scores():
     for method in ("learned", "rules"):
         assert 0 < card["scores"][method]["held-out dev documents"]["pooled"]["macro_f1"] <= 1
     assert Path(ROOT / card["model"]).exists()
+
+
+def test_grammatical_role_tells_aggressor_from_victim(nlp):
+    config = load_stage_config("stance", CONFIGS)
+    entities_config = load_stage_config("entities", CONFIGS)
+    gazetteer = load_gazetteer(ROOT / entities_config.gazetteer)
+    tagger = ActorTagger(nlp, gazetteer, entities_config)
+    lexicon = load_lexicon(ROOT / config.lexicon)
+
+    def roles(text: str) -> dict[str, float]:
+        doc = tagger(nlp(text))
+        item = SentenceItem("d", 0, 0, "s", doc[:], list(doc.spans["actors"]))
+        features = analyse([item], config=config, gazetteer=gazetteer, lexicon=lexicon)
+        return dict(zip(features["target"], features["target_role"], strict=True))
+
+    assert roles("Russia attacked Ukraine in 2014.") == {"russia": 1.0, "ukraine": -1.0}
+    assert roles("Ukraine was invaded by Russia.") == {"russia": 1.0, "ukraine": -1.0}
+    assert roles("Russia's aggression against Ukraine continues.") == {"russia": 1.0, "ukraine": -1.0}
+
+
+def test_marked_text_reads_as_words_with_the_target_located():
+    from pipeline.stance_features import natural_text
+
+    text, spans = natural_text("tgt_russia TGT ’s aggression against OTH , said TGTSELF")
+    assert text == "the target ’s aggression against another country , said we (the target)"
+    assert [text[a:b] for a, b in spans] == ["the target", "we (the target)"]
+
+
+def test_sentence_vectors_are_the_encoders_and_target_vectors_differ_by_target():
+    import numpy as np
+
+    from pipeline.embeddings import encode, load_encoder
+
+    texts = ["the target attacked another country .", "another country attacked the target ."]
+    spans = [[(0, 10)], [(25, 35)]]
+    assert texts[1][25:35] == "the target"
+    vectors = encode(texts, spans)
+    reference = load_encoder().encode(texts, normalize_embeddings=True)
+    assert np.allclose(vectors[:, 0], reference, atol=1e-5), "mean pooling as sentence-transformers does it"
+    assert float(vectors[0, 1] @ vectors[1, 1]) < 0.99, "the attacker's and the victim's tokens read differently"
+    assert np.allclose(np.linalg.norm(vectors, axis=2), 1.0, atol=1e-5)
