@@ -109,6 +109,7 @@ class ReportConfig:
     title: str
     evidence_per_cell: int
     top_actors: int
+    section_figures_max_documents: int
 
 
 STAGE_CONFIGS: dict[str, type] = {

@@ -51,6 +51,9 @@ def _fixed_style() -> Iterator[None]:
 
 
 def _png(figure: Figure) -> bytes:
+    # tight_layout() leaves a placeholder layout engine behind, and with one savefig draws the whole figure an extra
+    # time before the real draw; without it the bytes are the same, for half the drawing.
+    figure.set_layout_engine(None)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     return buffer.getvalue()
@@ -83,35 +86,47 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
-def _draw_point(axes: Axes, position: float, row: pd.Series, color: str, *, horizontal: bool) -> None:
-    """One mean with its 95% interval and n beyond the upper end; hollow when it rests on a single sentence."""
-    mean, low, high = float(row["mean_score"]), float(row["ci_low"]), float(row["ci_high"])
-    errors = [[mean - low], [high - mean]]
-    face = color if int(row["n"]) >= 2 else "white"
-    along, across = ([mean], [position]) if horizontal else ([position], [mean])
-    axes.errorbar(
-        along,
-        across,
-        xerr=errors if horizontal else None,
-        yerr=None if horizontal else errors,
-        fmt="o",
-        color=color,
-        mfc=face,
-        ms=6,
-        capsize=3,
-        lw=1.4,
-    )
-    end, offset = ((high, position), (4, 0)) if horizontal else ((position, high), (0, 4))
-    axes.annotate(
-        f"n={int(row['n'])}",
-        end,
-        xytext=offset,
-        textcoords="offset points",
-        ha="left" if horizontal else "center",
-        va="center" if horizontal else "bottom",
-        fontsize=7,
-        color="#444444",
-    )
+def _draw_points(axes: Axes, points: Sequence[tuple[float, dict[str, Any]]], color: str, *, horizontal: bool) -> None:
+    """Means at their positions with 95% intervals and n beyond the upper end; hollow when resting on one sentence.
+
+    One errorbar per fill rather than one per point: the points of a series never overlap, so the pixels are the
+    same, and a figure of many documents draws a handful of artists instead of thousands.
+    """
+    for hollow in (False, True):
+        chosen = [(position, row) for position, row in points if (int(row["n"]) < 2) == hollow]
+        if not chosen:
+            continue
+        means = [float(row["mean_score"]) for _, row in chosen]
+        errors = [
+            [mean - float(row["ci_low"]) for mean, (_, row) in zip(means, chosen, strict=True)],
+            [float(row["ci_high"]) - mean for mean, (_, row) in zip(means, chosen, strict=True)],
+        ]
+        positions = [position for position, _ in chosen]
+        axes.errorbar(
+            means if horizontal else positions,
+            positions if horizontal else means,
+            xerr=errors if horizontal else None,
+            yerr=None if horizontal else errors,
+            fmt="o",
+            color=color,
+            mfc="white" if hollow else color,
+            ms=6,
+            capsize=3,
+            lw=1.4,
+        )
+    for position, row in points:
+        high = float(row["ci_high"])
+        end, offset = ((high, position), (4, 0)) if horizontal else ((position, high), (0, 4))
+        axes.annotate(
+            f"n={int(row['n'])}",
+            end,
+            xytext=offset,
+            textcoords="offset points",
+            ha="left" if horizontal else "center",
+            va="center" if horizontal else "bottom",
+            fontsize=7,
+            color="#444444",
+        )
 
 
 def _legend(axes: Axes, targets: Sequence[str], colors: dict[str, str]) -> None:
@@ -147,11 +162,12 @@ def stance_by_section_figure(
         for k, target in enumerate(targets):
             offset = (k - (len(targets) - 1) / 2) * width
             rows = stance_by_section[(stance_by_section["target"] == target) & (stance_by_section["n"] > 0)]
-            for _, row in rows.sort_values("section_index").iterrows():
-                if _finite(row["mean_score"]):
-                    _draw_point(
-                        axes, position[int(row["section_index"])] + offset, row, colors[target], horizontal=False
-                    )
+            points = [
+                (position[int(row["section_index"])] + offset, row)
+                for row in rows.sort_values("section_index").to_dict("records")
+                if _finite(row["mean_score"])
+            ]
+            _draw_points(axes, points, colors[target], horizontal=False)
         limit = _symmetric_limit(stance_by_section[stance_by_section["n"] > 0])
         axes.axhline(0.0, color="#999999", lw=0.8, zorder=0)
         axes.set_ylim(-limit, limit)
@@ -180,9 +196,12 @@ def stance_by_document_figure(stance_by_document: pd.DataFrame, *, targets: Sequ
         for k, target in enumerate(targets):
             offset = (k - (len(targets) - 1) / 2) * height
             rows = stance_by_document[(stance_by_document["target"] == target) & (stance_by_document["n"] > 0)]
-            for _, row in rows.iterrows():
-                if _finite(row["mean_score"]):
-                    _draw_point(axes, position[str(row["doc_id"])] + offset, row, colors[target], horizontal=True)
+            points = [
+                (position[str(row["doc_id"])] + offset, row)
+                for row in rows.to_dict("records")
+                if _finite(row["mean_score"])
+            ]
+            _draw_points(axes, points, colors[target], horizontal=True)
         limit = min(1.25, _symmetric_limit(stance_by_document[stance_by_document["n"] > 0]) + 0.12)
         axes.axvline(0.0, color="#999999", lw=0.8, zorder=0)
         axes.set_xlim(-limit, limit)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,11 +180,13 @@ def highlight_cues(text: str, cues: Iterable[str], *, references: Mapping[str, S
     return "".join(pieces)
 
 
-def strongest(stance: pd.DataFrame, *, label: str, limit: int) -> pd.DataFrame:
-    """The ``limit`` sentences of one label with the most extreme scores (pro: highest, anti: lowest)."""
+def strongest(stance: pd.DataFrame, *, label: str, limit: int, per: Sequence[str] = ()) -> pd.DataFrame:
+    """The ``limit`` sentences of one label with the most extreme scores (pro: highest, anti: lowest), overall or
+    for each group of the ``per`` columns (one sort for all groups, in the order of the rows)."""
     rows = stance[stance["label"] == label]
     ascending = label == "anti"
-    return rows.sort_values(["score", "sentence_id"], ascending=[ascending, True], kind="stable").head(limit)
+    ordered = rows.sort_values(["score", "sentence_id"], ascending=[ascending, True], kind="stable")
+    return ordered.groupby(list(per), sort=False).head(limit) if per else ordered.head(limit)
 
 
 def _cues(value: object) -> list[str]:
@@ -191,13 +194,14 @@ def _cues(value: object) -> list[str]:
 
 
 SentenceReferences = dict[tuple[str, int], list[tuple[str, str]]]
+Record = dict[str, Any]
 
 
 def sentence_references(mentions: pd.DataFrame) -> SentenceReferences:
     """Per (doc_id, sentence_id), the (entity_id, text) of every actor mention in the sentence."""
     references: SentenceReferences = {}
-    rows = zip(mentions["doc_id"], mentions["sentence_id"], mentions["entity_id"], mentions["text"], strict=True)
-    for doc_id, sentence_id, entity_id, text in rows:
+    columns = (mentions[c].tolist() for c in ("doc_id", "sentence_id", "entity_id", "text"))
+    for doc_id, sentence_id, entity_id, text in zip(*columns, strict=True):
         references.setdefault((str(doc_id), _int(sentence_id)), []).append((str(entity_id), str(text)))
     return references
 
@@ -227,8 +231,10 @@ def _evidence_item(row: dict[Any, Any], *, references: SentenceReferences, targe
     return f'<li><blockquote>{text}</blockquote><div class="meta">{" · ".join(meta)}</div></li>'
 
 
-def _evidence_list(rows: pd.DataFrame, heading: str, *, references: SentenceReferences, targets: Sequence[str]) -> str:
-    items = "".join(_evidence_item(r, references=references, targets=targets) for r in rows.to_dict("records"))
+def _evidence_list(
+    rows: Sequence[Record], heading: str, *, references: SentenceReferences, targets: Sequence[str]
+) -> str:
+    items = "".join(_evidence_item(r, references=references, targets=targets) for r in rows)
     body = f"<ol>{items}</ol>" if items else '<p class="none">No sentence with this label.</p>'
     return f'<div class="evidence-column"><h5>{heading}</h5>{body}</div>'
 
@@ -285,27 +291,35 @@ def _base_method(stance: pd.DataFrame) -> pd.Series:
 
 def method_summary(stance: pd.DataFrame) -> str:
     """Which method labelled the sentences that mention a target, as HTML."""
-    judged = stance[stance["label"] != "none"]
-    if judged.empty:
+    return _method_phrase(stance.loc[stance["label"] != "none", "method"])
+
+
+def _method_phrase(methods: Iterable[object]) -> str:
+    """:func:`method_summary` from the ``method`` values of the judged (not none) stance rows."""
+    counts: dict[str, list[int]] = {}
+    for method in map(str, methods):
+        count = counts.setdefault(method.split(" ", 1)[0], [0, 0])
+        count[0] += 1
+        count[1] += "cross-fitted" in method
+    if not counts:
         return "no sentence mentions a target"
-    base = _base_method(judged)
     parts = []
-    for method in sorted(set(base)):
-        rows = judged[base == method]
-        crossed = int(rows["method"].astype(str).str.contains("cross-fitted", regex=False).sum())
+    for method in sorted(counts):
+        judgements, crossed = counts[method]
         note = (
             f"; {crossed} of them by a cross-fitted model that had not seen the sentence in training" if crossed else ""
         )
-        parts.append(f"<strong>{html.escape(method)}</strong> ({len(rows)} sentence–target judgements{note})")
+        parts.append(f"<strong>{html.escape(method)}</strong> ({judgements} sentence–target judgements{note})")
     return ", ".join(parts)
 
 
 # ---------------------------------------------------------------------------------------------------- glance
 
 
-def _extreme(rows: pd.DataFrame, *, lowest: bool) -> dict[str, Any]:
-    ordered = rows.sort_values(["mean_score", "section_index"], ascending=[lowest, True], kind="stable")
-    return {str(k): v for k, v in ordered.iloc[0].to_dict().items()}
+def _extreme(rows: Sequence[Record], *, lowest: bool) -> Record:
+    """The row with the lowest (highest) mean score; ties go to the earlier section, then the earlier row."""
+    sign = 1.0 if lowest else -1.0
+    return min(rows, key=lambda row: (sign * float(row["mean_score"]), row["section_index"]))
 
 
 def _cell_link(doc_anchor: str, row: dict[Any, Any], target: str) -> str:
@@ -317,13 +331,20 @@ def _cell_link(doc_anchor: str, row: dict[Any, Any], target: str) -> str:
     return f'<a href="#{anchor}">{name}</a> ({stats})'
 
 
-def glance(summary: pd.DataFrame, *, doc_anchor: str, targets: Sequence[str]) -> str:
-    """Per target, the section most critical of it and the one most supportive of it (sections with n >= 2)."""
+def glance(summary: Sequence[Record], *, doc_anchor: str, targets: Sequence[str]) -> str:
+    """Per target, the section most critical of it and the one most supportive of it (sections with n >= 2).
+
+    ``summary`` holds one document's ``stance_by_section`` rows as records.
+    """
     lines = []
     for target in targets:
         label = html.escape(target_label(target))
-        rows = summary[(summary["target"] == target) & (summary["n"] >= MIN_SECTION_N)].dropna(subset=["mean_score"])
-        if rows.empty:
+        rows = [
+            row
+            for row in summary
+            if row["target"] == target and row["n"] >= MIN_SECTION_N and not pd.isna(row["mean_score"])
+        ]
+        if not rows:
             lines.append(f"<li>{label}: no section has {MIN_SECTION_N} or more sentences about it.</li>")
             continue
         low, high = _extreme(rows, lowest=True), _extreme(rows, lowest=False)
@@ -354,7 +375,61 @@ def glance(summary: pd.DataFrame, *, doc_anchor: str, targets: Sequence[str]) ->
 # ---------------------------------------------------------------------------------------------------- document
 
 
-def _metadata(document: dict[Any, Any], stance: pd.DataFrame) -> str:
+@dataclass
+class _Cell:
+    """The judged (not none) stance rows of one section and target: the number per label, the strongest per label."""
+
+    labels: Counter[str] = field(default_factory=Counter)
+    strongest: dict[str, list[Record]] = field(default_factory=dict)
+
+
+@dataclass
+class _DocumentRows:
+    """One document's rows of the corpus tables, as the document's part of the report reads them."""
+
+    sections: list[Record] = field(default_factory=list)
+    summary: list[Record] = field(default_factory=list)
+    summary_frame: pd.DataFrame | None = None
+    cells: dict[tuple[Any, Any], _Cell] = field(default_factory=dict)
+    methods: list[str] = field(default_factory=list)
+    actors: dict[Any, list[Record]] = field(default_factory=dict)
+
+
+def _rows_by_document(inputs: ReportInputs, *, actors: pd.DataFrame, limit: int) -> dict[str, _DocumentRows]:
+    """Every table split by document in one pass each (filtering the corpus tables per document is quadratic).
+
+    Sections come by index, the summary by section then target, and each cell keeps its ``limit`` strongest anti
+    and pro sentences; keys are the tables' own values, so a lookup matches what ``==`` would.
+    """
+    documents: dict[str, _DocumentRows] = {}
+
+    def rows_of(doc_id: object) -> _DocumentRows:
+        return documents.setdefault(str(doc_id), _DocumentRows())
+
+    for section in inputs.sections.sort_values(["doc_id", "section_index"], kind="stable").to_dict("records"):
+        rows_of(section["doc_id"]).sections.append(section)
+    summary = inputs.stance_by_section.sort_values(["doc_id", "section_index", "target"], kind="stable")
+    for row in summary.to_dict("records"):
+        rows_of(row["doc_id"]).summary.append(row)
+    for doc_id, frame in summary.groupby("doc_id", sort=False):
+        rows_of(doc_id).summary_frame = frame
+    judged = inputs.stance[inputs.stance["label"] != "none"]
+    columns = (judged[c].tolist() for c in ("doc_id", "section_index", "target", "label", "method"))
+    for doc_id, index, target, label, method in zip(*columns, strict=True):
+        document = rows_of(doc_id)
+        document.cells.setdefault((index, target), _Cell()).labels[label] += 1
+        document.methods.append(method)
+    for label in ("anti", "pro"):
+        chosen = strongest(judged, label=label, limit=limit, per=["doc_id", "section_index", "target"])
+        for row in chosen.to_dict("records"):
+            cell = rows_of(row["doc_id"]).cells[(row["section_index"], row["target"])]
+            cell.strongest.setdefault(label, []).append(row)
+    for actor in actors.to_dict("records"):
+        rows_of(actor["doc_id"]).actors.setdefault(actor["section_index"], []).append(actor)
+    return documents
+
+
+def _metadata(document: dict[Any, Any], method: str) -> str:
     first, last = finite_number(document.get("first_page")), finite_number(document.get("last_page"))
     pages = f"{int(first)}–{int(last)}" if first is not None and last is not None else "—"
     year = finite_number(document.get("year"))
@@ -368,7 +443,7 @@ def _metadata(document: dict[Any, Any], stance: pd.DataFrame) -> str:
         ("Source file", f"<code>{_e(document.get('source_path'))}</code>"),
         ("SHA-256", f"<code>{_e(document.get('source_sha256'))}</code>"),
         ("Document id", f"<code>{_e(document.get('doc_id'))}</code>"),
-        ("Stance method", method_summary(stance)),
+        ("Stance method", method),
     ]
     warnings = _cues(document.get("warnings"))
     if warnings:
@@ -376,10 +451,10 @@ def _metadata(document: dict[Any, Any], stance: pd.DataFrame) -> str:
     return '<dl class="meta">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in fields) + "</dl>"
 
 
-def _stance_table(summary: pd.DataFrame, *, doc_anchor: str, colors: dict[str, str]) -> str:
+def _stance_table(summary: Sequence[Record], *, doc_anchor: str, colors: dict[str, str]) -> str:
     header = ["Section", "Target", "n", "pro", "anti", "neutral", "mean", "95% CI", ""]
     rows, previous = [], None
-    for row in summary.to_dict("records"):
+    for row in summary:
         anchor = _anchor(doc_anchor, "s", _int(row["section_index"]), row["target"])
         first_of_section = row["section_index"] != previous
         previous = row["section_index"]
@@ -398,35 +473,30 @@ def _stance_table(summary: pd.DataFrame, *, doc_anchor: str, colors: dict[str, s
 
 def _section_evidence(
     section: dict[Any, Any],
-    summary: pd.DataFrame,
-    stance: pd.DataFrame,
+    document: _DocumentRows,
     *,
     doc_anchor: str,
     targets: Sequence[str],
     references: SentenceReferences,
-    config: ReportConfig,
 ) -> str:
     index = _int(section["section_index"])
     counts = " · ".join(
         f"{html.escape(target_label(str(r['target'])))}: n = {_int(r['n'])}, mean {_signed(r['mean_score'])}"
-        for r in summary[summary["section_index"] == index].to_dict("records")
+        for r in document.summary
+        if r["section_index"] == index
     )
     blocks = []
     for target in targets:
-        judged = stance[(stance["section_index"] == index) & (stance["target"] == target) & (stance["label"] != "none")]
-        n_pro, n_anti = int((judged["label"] == "pro").sum()), int((judged["label"] == "anti").sum())
+        cell = document.cells.get((index, target), _Cell())
+        n_pro, n_anti = cell.labels["pro"], cell.labels["anti"]
+        n_judged = sum(cell.labels.values())
         heading = (
-            f"{html.escape(target_label(target))} <span class=note>({len(judged)} sentence"
-            f"{'' if len(judged) == 1 else 's'}: {n_pro} pro, {n_anti} anti, {len(judged) - n_pro - n_anti} neutral)"
+            f"{html.escape(target_label(target))} <span class=note>({n_judged} sentence"
+            f"{'' if n_judged == 1 else 's'}: {n_pro} pro, {n_anti} anti, {n_judged - n_pro - n_anti} neutral)"
             "</span>"
         )
         columns = "".join(
-            _evidence_list(
-                strongest(judged, label=label, limit=config.evidence_per_cell),
-                f"Strongest {label}",
-                references=references,
-                targets=targets,
-            )
+            _evidence_list(cell.strongest.get(label, []), f"Strongest {label}", references=references, targets=targets)
             for label in ("anti", "pro")
         )
         anchor = _anchor(doc_anchor, "s", index, target)
@@ -437,14 +507,14 @@ def _section_evidence(
     )
 
 
-def _actors_table(actors: pd.DataFrame, sections: pd.DataFrame) -> str:
+def _actors_table(document: _DocumentRows) -> str:
     rows = []
-    for section in sections.to_dict("records"):
+    for section in document.sections:
         index = _int(section["section_index"])
         names = " · ".join(
             f"{_e(a['name'], missing=html.escape(str(a['entity_id'])))} "
             f"<span class=note>{_e(a['label'], '')} {_int(a['mentions'])}</span>"
-            for a in actors[actors["section_index"] == index].to_dict("records")
+            for a in document.actors.get(index, [])
         )
         rows.append([_section_name(index, section["section_title"]), names or '<span class="none">none</span>'])
     return _table(["Section", "Most mentioned actors (label, body mentions)"], rows, css="actors")
@@ -456,26 +526,28 @@ def _figure(png: bytes, alt: str, caption: str) -> str:
 
 def _document_section(
     document: dict[Any, Any],
-    inputs: ReportInputs,
+    rows: _DocumentRows,
     *,
+    network: bytes | None,
     config: ReportConfig,
     targets: Sequence[str],
-    actors: pd.DataFrame,
     references: SentenceReferences,
+    figure_note: str | None,
 ) -> str:
+    """One document's part of the report; ``figure_note`` replaces the stance-by-section figure when given."""
     doc_id = str(document["doc_id"])
     doc_anchor = _anchor("doc", doc_id)
-    sections = inputs.sections[inputs.sections["doc_id"] == doc_id].sort_values("section_index", kind="stable")
-    summary = inputs.stance_by_section[inputs.stance_by_section["doc_id"] == doc_id]
-    summary = summary.sort_values(["section_index", "target"], kind="stable")
-    stance = inputs.stance[inputs.stance["doc_id"] == doc_id]
     parts = [
         f'<section class="document" id="{doc_anchor}"><h2>{_e(document.get("title"), html.escape(doc_id))}</h2>',
-        glance(summary, doc_anchor=doc_anchor, targets=targets),
-        _metadata(document, stance),
+        glance(rows.summary, doc_anchor=doc_anchor, targets=targets),
+        _metadata(document, _method_phrase(rows.methods)),
         "<h3>Stance across sections</h3>",
     ]
-    if int(summary["n"].sum()) > 0:
+    if rows.summary_frame is None or int(rows.summary_frame["n"].sum()) == 0:
+        parts.append('<p class="none">No sentence of this document mentions a target.</p>')
+    elif figure_note is not None:
+        parts.append(f'<p class="none">{figure_note}</p>')
+    else:
         alt = "Mean stance score per section with bootstrap 95% intervals and n, for " + ", ".join(
             target_label(t) for t in targets
         )
@@ -483,10 +555,8 @@ def _document_section(
             "Mean score (−1 anti … +1 pro) of the sentences that mention each target, per section, with its "
             "bootstrap 95% interval; n is the number of sentences; a hollow point rests on a single sentence."
         )
-        parts.append(_figure(stance_by_section_figure(summary, targets=targets), alt, caption))
-    else:
-        parts.append('<p class="none">No sentence of this document mentions a target.</p>')
-    parts.append(_stance_table(summary, doc_anchor=doc_anchor, colors=target_colors(targets)))
+        parts.append(_figure(stance_by_section_figure(rows.summary_frame, targets=targets), alt, caption))
+    parts.append(_stance_table(rows.summary, doc_anchor=doc_anchor, colors=target_colors(targets)))
     parts.append(
         f"<h3>Evidence by section</h3><p class=note>Per section and target, the {config.evidence_per_cell} "
         "strongest anti and pro sentences. Marked words are the cues behind the label: <mark class=rule>lexicon "
@@ -496,18 +566,14 @@ def _document_section(
         '<button type="button" data-details="close">Close all</button></p>'
     )
     parts.extend(
-        _section_evidence(
-            s, summary, stance, doc_anchor=doc_anchor, targets=targets, references=references, config=config
-        )
-        for s in sections.to_dict("records")
+        _section_evidence(s, rows, doc_anchor=doc_anchor, targets=targets, references=references) for s in rows.sections
     )
     parts.append(
         f"<h3>Actors per section</h3><p class=note>The {config.top_actors} entities mentioned most often in the "
         "body text of each section.</p>"
     )
-    parts.append(_actors_table(actors[actors["doc_id"] == doc_id], sections))
+    parts.append(_actors_table(rows))
     parts.append("<h3>Co-mention network</h3>")
-    network = inputs.network_pngs.get(doc_id)
     if network:
         caption = "Actors linked when they are mentioned together (windows as configured for the network stage)."
         parts.append(_figure(network, "Co-mention network of the actors of this document", caption))
@@ -531,11 +597,13 @@ def _corpus_section(inputs: ReportInputs, *, targets: Sequence[str]) -> str:
         )
         figure = stance_by_document_figure(by_document, targets=targets)
         parts.append(_figure(figure, "Mean stance score per document with bootstrap 95% intervals and n", caption))
+    per_document: dict[object, list[Record]] = {}
+    for row in by_document.sort_values(["doc_id", "target"], kind="stable").to_dict("records"):
+        per_document.setdefault(row["doc_id"], []).append(row)
     rows = []
     for document in document_order(by_document).to_dict("records"):
         link = f'<a href="#{_anchor("doc", document["doc_id"])}">{html.escape(str(document["name"]))}</a>'
-        per_target = by_document[by_document["doc_id"] == document["doc_id"]].sort_values("target")
-        for k, row in enumerate(per_target.to_dict("records")):
+        for k, row in enumerate(per_document.get(document["doc_id"], [])):
             rows.append(
                 [
                     link if k == 0 else "",
@@ -718,7 +786,7 @@ def _provenance(provenance: dict[str, str]) -> str:
 
 def _targets(inputs: ReportInputs) -> list[str]:
     frames = (inputs.stance_by_section, inputs.stance_by_document, inputs.stance)
-    return sorted({str(t) for frame in frames for t in frame["target"].dropna()})
+    return sorted({str(t) for frame in frames for t in frame["target"].dropna().unique()})
 
 
 def _documents_in_order(inputs: ReportInputs) -> list[dict[str, Any]]:
@@ -730,13 +798,29 @@ def _documents_in_order(inputs: ReportInputs) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in d.items()} for d in documents.to_dict("records")]
 
 
+def _section_figure_note(n_documents: int, *, config: ReportConfig) -> str | None:
+    """Why a document has no stance-by-section figure in a big corpus (each figure costs about 0.1 s to draw), or
+    None when the corpus is small enough for every document to get one."""
+    limit = config.section_figures_max_documents
+    if n_documents <= limit:
+        return None
+    across = ", and the figure across documents compares them" if n_documents > 1 else ""
+    return (
+        f"No figure: the report draws one per document for corpora of at most {limit} documents "
+        f"(<code>section_figures_max_documents</code> in <code>report.yaml</code>) and this one has "
+        f"{n_documents}; the table below has the numbers{across}."
+    )
+
+
 def render_report(inputs: ReportInputs, *, config: ReportConfig) -> str:
     """The whole report as one HTML page; a pure function of its inputs (no clock, no files, no network)."""
     targets = _targets(inputs)
     documents = _documents_in_order(inputs)
     several = len(documents) > 1
     actors = top_actors(inputs.mentions, inputs.sentences, inputs.entities, limit=config.top_actors)
+    rows = _rows_by_document(inputs, actors=actors, limit=config.evidence_per_cell)
     references = sentence_references(inputs.mentions)
+    figure_note = _section_figure_note(len(documents), config=config)
     title = html.escape(config.title)
     contents = [
         f'<li><a href="#{_anchor("doc", d["doc_id"])}">{_e(d.get("title"), html.escape(str(d["doc_id"])))}</a></li>'
@@ -759,7 +843,15 @@ def render_report(inputs: ReportInputs, *, config: ReportConfig) -> str:
     if several:
         body.append(_corpus_section(inputs, targets=targets))
     body.extend(
-        _document_section(d, inputs, config=config, targets=targets, actors=actors, references=references)
+        _document_section(
+            d,
+            rows.get(str(d["doc_id"]), _DocumentRows()),
+            network=inputs.network_pngs.get(str(d["doc_id"])),
+            config=config,
+            targets=targets,
+            references=references,
+            figure_note=figure_note,
+        )
         for d in documents
     )
     body.append(_evaluation_section(inputs.evaluation, inputs.stance))

@@ -238,6 +238,36 @@ def test_report_without_network_figure_or_evaluation(chapter_inputs, report_conf
     assert len([1 for tag, _ in elements(page).tags if tag == "img"]) == 1
 
 
+def document_part(page: str, doc_id: str) -> str:
+    return page.split(f'<section class="document" id="doc-{doc_id}">', 1)[1].split("</section>", 1)[0]
+
+
+@pytest.mark.slow
+def test_each_document_shows_only_its_own_rows(chapter_inputs, report_config, chapter_html):
+    """A second document with the chapter's rows leaves the chapter's part as it was (no rows counted twice)."""
+    copied = {}
+    for name in TABLES:
+        frame = getattr(chapter_inputs, name)
+        if "doc_id" in frame.columns:
+            frame = pd.concat([frame, frame.assign(doc_id="copy")], ignore_index=True)
+        copied[name] = frame
+    inputs = replace(chapter_inputs, **copied)
+    page = render_report(inputs, config=report_config)
+    assert 'id="corpus"' in page
+    assert document_part(page, CHAPTER_ID) == document_part(chapter_html, CHAPTER_ID)
+    assert "No network figure was produced" in document_part(page, "copy")
+
+
+@pytest.mark.slow
+def test_a_corpus_above_the_limit_gets_no_section_figures(chapter_inputs, report_config, chapter_html):
+    at_limit = render_report(chapter_inputs, config=replace(report_config, section_figures_max_documents=1))
+    assert at_limit == chapter_html
+    page = render_report(chapter_inputs, config=replace(report_config, section_figures_max_documents=0))
+    assert len([1 for tag, _ in elements(page).tags if tag == "img"]) == 1, "the network figure only"
+    assert "No figure: the report draws one per document for corpora of at most 0 documents" in page
+    assert page.count('">evidence</a>') == chapter_html.count('">evidence</a>'), "the stance table stays"
+
+
 def test_section_figure_bytes_are_deterministic():
     summary = pd.DataFrame(
         {
