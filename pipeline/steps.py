@@ -542,7 +542,8 @@ def _signed_input(stance: pd.DataFrame, config: Any) -> pd.DataFrame:
 
 def run_network(layout: Layout, configs: Path) -> StageRun:
     """Co-mention networks per corpus, document and section; the signed network; GraphML/GEXF exports; PNG figures."""
-    from pipeline.artifacts import read_table, write_text_atomic
+    from pipeline.artifacts import read_table, write_bytes_atomic
+    from pipeline.runner import make_executor
     from pipeline.stages import network
 
     run = StageRun("network")
@@ -563,28 +564,21 @@ def run_network(layout: Layout, configs: Path) -> StageRun:
     write_table(nodes, layout.table("network_nodes"), name="network_nodes", meta=meta)
     write_table(edges, layout.table("network_edges"), name="network_edges", meta=meta)
     write_table(signed, layout.table("signed_edges"), name="signed_edges", meta=meta)
-    exports = [("corpus", "all", "corpus")] + [("document", d, d) for d in layout.partition_ids("stance")]
-    for scope, scope_id, stem in exports:
-        for window in config.windows:
-            graph = network.to_graph(nodes, edges, scope=scope, scope_id=scope_id, window=window)
-            write_text_atomic(layout.exports / f"{stem}.{window}.graphml", network.graphml_text(graph))
-            write_text_atomic(layout.exports / f"{stem}.{window}.gexf", network.gexf_text(graph))
-        directed = network.signed_graph(signed, scope=scope, scope_id=scope_id)
-        write_text_atomic(layout.exports / f"{stem}.signed.graphml", network.graphml_text(directed))
-        write_text_atomic(layout.exports / f"{stem}.signed.gexf", network.gexf_text(directed))
-        if scope == "document":
-            png = network.network_figure(
-                nodes,
-                edges,
-                scope=scope,
-                scope_id=scope_id,
-                window=config.windows[0],
-                top_n=config.figure_top_n,
-                title=f"Co-mentions ({config.windows[0]} window): {scope_id}",
-            )
-            from pipeline.artifacts import write_bytes_atomic
-
-            write_bytes_atomic(layout.figures / f"{stem}.network.png", png)
+    # exports and figures are per scope and independent: a large corpus draws them in a pool of processes
+    scopes = [("corpus", "all", False)] + [("document", d, True) for d in layout.partition_ids("stance")]
+    executor = make_executor("local")
+    batches = [
+        network.export_batch(nodes, edges, signed, chunk, windows=config.windows, figure_top_n=config.figure_top_n)
+        for chunk in plan_chunks(scopes, executor)
+    ]
+    for batch, files in zip(batches, executor.map(network.batch_files, batches), strict=True):
+        for (scope, scope_id, _), named in zip(batch.scopes, files, strict=True):
+            stem = "corpus" if scope == "corpus" else scope_id
+            for suffix, content in named.items():
+                path = (layout.figures if isinstance(content, bytes) else layout.exports) / f"{stem}.{suffix}"
+                data = content if isinstance(content, bytes) else content.encode("utf-8")
+                if not (path.is_file() and path.read_bytes() == data):  # replacing a file costs more than reading it
+                    write_bytes_atomic(path, data)
     run.outcomes.extend(Outcome(d, d, "done") for d in layout.partition_ids("stance"))
     record_summary(layout, run)
     return run

@@ -10,14 +10,16 @@ from __future__ import annotations
 import io
 import math
 import warnings
-from collections import Counter, defaultdict
-from collections.abc import Iterable
-from itertools import combinations
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 import matplotlib
 import matplotlib.style
 import networkx as nx
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -29,14 +31,12 @@ from pipeline.schemas import SCHEMAS
 
 SCOPES = ("corpus", "document", "section")
 CORPUS_SCOPE_ID = "all"
-WINDOW_UNITS = {"sentence": "sentence_id", "paragraph": "paragraph_index"}
 STANCE_LABELS = ("pro", "anti")
+NODE_ATTRIBUTES = ("name", "label", "mentions", "degree", "weighted_degree", "betweenness", "eigenvector", "community")
 DECIMALS = 6
 LAYOUT_SEED = 7
 FIGURE_INCHES, FIGURE_DPI = (10.0, 8.0), 120
 FIGURE_STYLE: dict[Any, Any] = {"text.parse_math": False, "font.family": "DejaVu Sans"}
-
-SentenceRef = tuple[str, int]
 
 
 # ---------------------------------------------------------------------------------------------------- co-mentions
@@ -61,66 +61,112 @@ def build_cooccurrence(
     the primary window graph: ``sentence`` when it is configured, else the first window. Edge ``sentence_ids`` are
     the sentences of the supporting windows that mention either entity, in reading order: for a sentence window the
     shared sentence, for a paragraph window every sentence of the paragraph that names one of the two.
+
+    All scopes of a kind are counted at once on integer codes (entities and sentences numbered in sorted order, so
+    that code order is name order and reading order); graphs that recur (a document with a single section) are
+    measured once.
     """
     body = _body_sentences(sentences)
     located = _node_mentions(mentions, body, entities, config=config)
     windows = list(dict.fromkeys(config.windows))
     primary = "sentence" if "sentence" in windows else (windows[0] if windows else None)
+    entity_ids = sorted({str(e) for e in located["entity_id"]})
+    placed = pd.DataFrame(
+        {
+            "sentence": located["sentence"].to_numpy(dtype="int64"),
+            "entity": pd.Index(entity_ids, dtype=object).get_indexer(located["entity_id"].astype(object)),
+        }
+    )
+    units = _window_units(body)
+    refs = np.array([f"{d}:{s}" for d, s in zip(body["doc_id"], body["sentence_id"], strict=True)], dtype=object)
     info = entities.drop_duplicates("entity_id").set_index("entity_id")
+    name_label = {e: (_text(info.at[e, "name"]) or e, _text(info.at[e, "label"])) for e in entity_ids}
+    measured: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}
     node_rows: list[dict[str, Any]] = []
-    edge_rows: list[dict[str, Any]] = []
+    edge_frames: list[pd.DataFrame] = []
     for scope in SCOPES:
-        units_by_scope = dict(list(body.groupby(_scope_ids(body, scope), sort=True)))
-        mentions_by_scope = dict(list(located.groupby(_scope_ids(located, scope), sort=True)))
-        for scope_id in sorted(units_by_scope):
-            scope_mentions = mentions_by_scope.get(scope_id)
-            if scope_mentions is None:
-                continue
-            counts = scope_mentions["entity_id"].value_counts()
-            members = sorted(str(e) for e, n in counts.items() if n >= config.min_count)
-            if not members:
-                continue
-            scope_mentions = scope_mentions[scope_mentions["entity_id"].isin(members)]
-            primary_edges: list[dict[str, Any]] = []
-            for window in windows:
-                window_edges = _window_edges(units_by_scope[scope_id], scope_mentions, window=window)
-                edge_rows.extend({"scope": scope, "scope_id": scope_id, "window": window, **e} for e in window_edges)
-                if window == primary:
-                    primary_edges = window_edges
-            metrics = _node_metrics(members, primary_edges, seed=config.louvain_seed)
-            for entity_id in members:
-                node_rows.append(
-                    {
-                        "scope": scope,
-                        "scope_id": scope_id,
-                        "entity_id": entity_id,
-                        "name": _text(info.at[entity_id, "name"]) or entity_id,
-                        "label": _text(info.at[entity_id, "label"]),
-                        "mentions": int(counts[entity_id]),
-                        **metrics[entity_id],
-                    }
-                )
+        scope_of, scope_ids = pd.factorize(_scope_ids(body, scope))
+        scoped = placed.assign(scope=scope_of[placed["sentence"].to_numpy()])
+        counts = scoped[scoped["scope"] >= 0].groupby(["scope", "entity"]).size()
+        counts = counts[counts >= config.min_count]
+        if counts.empty:
+            continue
+        members = scoped.merge(counts.index.to_frame(index=False), on=["scope", "entity"])
+        links: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
+        for window in windows:
+            found = _window_edges(members, scope_of, units[window], refs=refs)
+            found = found.assign(
+                scope=scope,
+                scope_id=np.asarray(scope_ids, dtype=object)[found["scope"].to_numpy()],
+                window=window,
+                source=np.asarray(entity_ids, dtype=object)[found["source"].to_numpy()],
+                target=np.asarray(entity_ids, dtype=object)[found["target"].to_numpy()],
+            )
+            edge_frames.append(found)
+            if window == primary:
+                for scope_id, a, b, count in zip(
+                    found["scope_id"], found["source"], found["target"], found["count"].tolist(), strict=True
+                ):
+                    links[scope_id].append((a, b, count))
+        for scope_code, group in groupby(
+            zip(*(counts.index.get_level_values(level).tolist() for level in (0, 1)), counts.tolist(), strict=True),
+            key=lambda row: row[0],
+        ):
+            scope_id = str(scope_ids[scope_code])
+            in_scope = [(entity_ids[entity], n) for _, entity, n in group]
+            member_ids = [entity_id for entity_id, _ in in_scope]
+            graph_key = (tuple(member_ids), tuple(links[scope_id]))
+            if graph_key not in measured:
+                measured[graph_key] = _node_metrics(member_ids, links[scope_id], seed=config.louvain_seed)
+            metrics = measured[graph_key]
+            node_rows.extend(
+                {
+                    "scope": scope,
+                    "scope_id": scope_id,
+                    "entity_id": entity_id,
+                    "name": name_label[entity_id][0],
+                    "label": name_label[entity_id][1],
+                    "mentions": n,
+                    **metrics[entity_id],
+                }
+                for entity_id, n in in_scope
+            )
     nodes = _table(node_rows, "network_nodes", sort=["scope", "scope_id", "entity_id"])
-    edges = _table(edge_rows, "network_edges", sort=["scope", "scope_id", "window", "source", "target"])
+    edges = _table(
+        pd.concat(edge_frames, ignore_index=True) if edge_frames else [],
+        "network_edges",
+        sort=["scope", "scope_id", "window", "source", "target"],
+    )
     return nodes, edges
 
 
 def _body_sentences(sentences: pd.DataFrame) -> pd.DataFrame:
+    """Body sentences in reading order (documents by id, then sentence id); the row number is a sentence's code."""
     body = sentences.loc[sentences["zone"] == "body", ["doc_id", "sentence_id", "paragraph_index", "section_index"]]
-    return body.drop_duplicates(["doc_id", "sentence_id"]).reset_index(drop=True)
+    body = body.drop_duplicates(["doc_id", "sentence_id"])
+    rank = {doc_id: k for k, doc_id in enumerate(sorted({str(d) for d in body["doc_id"]}))}
+    order = body["doc_id"].map(lambda d: rank[str(d)])
+    return body.assign(order=order).sort_values(["order", "sentence_id"]).drop(columns="order").reset_index(drop=True)
 
 
 def _node_mentions(
     mentions: pd.DataFrame, body: pd.DataFrame, entities: pd.DataFrame, *, config: NetworkConfig
 ) -> pd.DataFrame:
-    """Body mentions of entities whose label makes them nodes, with the paragraph and section of their sentence."""
+    """Body mentions of entities whose label makes them nodes, with the code (``sentence``) of their sentence."""
     node_ids = entities.loc[entities["label"].isin(config.node_labels), "entity_id"]
     kept = mentions[
         (mentions["zone"] == "body")
         & ~mentions["mention_kind"].isin(config.exclude_kinds)
         & mentions["entity_id"].isin(node_ids)
     ]
-    return kept[["doc_id", "sentence_id", "entity_id"]].merge(body, on=["doc_id", "sentence_id"], how="inner")
+    codes = body[["doc_id", "sentence_id"]].assign(sentence=np.arange(len(body), dtype="int64"))
+    return kept[["doc_id", "sentence_id", "entity_id"]].merge(codes, on=["doc_id", "sentence_id"], how="inner")
+
+
+def _window_units(body: pd.DataFrame) -> dict[str, np.ndarray]:
+    """For every window kind, the code of the window unit of each body sentence (a sentence, a paragraph)."""
+    paragraphs = body.groupby(["doc_id", "paragraph_index"], sort=False, dropna=False).ngroup()
+    return {"sentence": np.arange(len(body), dtype="int64"), "paragraph": paragraphs.to_numpy(dtype="int64")}
 
 
 def _scope_ids(frame: pd.DataFrame, scope: str) -> pd.Series:
@@ -136,41 +182,71 @@ def _scope_ids(frame: pd.DataFrame, scope: str) -> pd.Series:
     return pd.Series(ids, index=frame.index, dtype=object)
 
 
-def _window_edges(units: pd.DataFrame, located: pd.DataFrame, *, window: str) -> list[dict[str, Any]]:
-    """Edges of one scope and window: an entity counts once per window unit; pairs are sorted (source < target)."""
-    unit_column = WINDOW_UNITS[window]
-    n_units = len(units[["doc_id", unit_column]].drop_duplicates())
-    present: dict[tuple[str, int], dict[str, set[SentenceRef]]] = defaultdict(lambda: defaultdict(set))
-    for doc_id, sentence_id, unit, entity_id in zip(
-        located["doc_id"], located["sentence_id"], located[unit_column], located["entity_id"], strict=True
-    ):
-        present[(str(doc_id), int(unit))][str(entity_id)].add((str(doc_id), int(sentence_id)))
-    units_with: Counter[str] = Counter()
-    shared: Counter[tuple[str, str]] = Counter()
-    evidence: dict[tuple[str, str], set[SentenceRef]] = defaultdict(set)
-    for in_unit in present.values():
-        units_with.update(in_unit.keys())
-        for pair in combinations(sorted(in_unit), 2):
-            shared[pair] += 1
-            evidence[pair] |= in_unit[pair[0]] | in_unit[pair[1]]
-    return [
+def _window_edges(
+    members: pd.DataFrame, scope_of: np.ndarray, unit_of: np.ndarray, *, refs: np.ndarray
+) -> pd.DataFrame:
+    """Edges of one window kind in every scope of one kind, on codes: an entity counts once per window unit.
+
+    ``members`` holds the node mentions (scope, entity, sentence codes); ``scope_of`` and ``unit_of`` give each body
+    sentence's scope (-1: none) and window unit; ``refs`` its 'doc_id:sentence_id'. Rows (scope, source < target,
+    count, npmi, jaccard, sentence_ids) are sorted by scope, source, target.
+    """
+    in_scope = scope_of >= 0
+    span = int(unit_of.max()) + 1
+    every_unit = np.unique(scope_of[in_scope] * span + unit_of[in_scope])  # a unit: one window of one scope
+    n_units = np.bincount(every_unit // span, minlength=int(scope_of.max()) + 1)
+    sentence = members["sentence"].to_numpy()
+    seen = pd.DataFrame(
         {
-            "source": a,
-            "target": b,
-            "count": count,
-            "npmi": npmi(count, units_with[a], units_with[b], n_units),
-            "jaccard": round(count / (units_with[a] + units_with[b] - count), DECIMALS),
-            "sentence_ids": _refs(evidence[(a, b)]),
+            "scope": members["scope"].to_numpy(),
+            "unit": members["scope"].to_numpy() * span + unit_of[sentence],
+            "entity": members["entity"].to_numpy(),
+            "sentence": sentence,
         }
-        for (a, b), count in sorted(shared.items())
-    ]
+    ).drop_duplicates()
+    present = seen.drop_duplicates(["unit", "entity"])[["scope", "unit", "entity"]]
+    units_with = present.groupby(["scope", "entity"]).size()
+    pairs = present.merge(present[["unit", "entity"]], on="unit", suffixes=("", "_other"))
+    pairs = pairs[pairs["entity"] < pairs["entity_other"]].rename(
+        columns={"entity": "source", "entity_other": "target"}
+    )
+    keys = ["scope", "source", "target"]
+    shared = pairs.groupby(keys).size()
+    evidence = (
+        pd.concat(
+            pairs.merge(seen[["unit", "entity", "sentence"]], left_on=["unit", end], right_on=["unit", "entity"])
+            for end in ("source", "target")
+        )[[*keys, "sentence"]]
+        .drop_duplicates()
+        .sort_values([*keys, "sentence"])
+    )
+    sizes = evidence.groupby(keys).size().to_numpy()
+    ends = np.cumsum(sizes)
+    ordered = refs[evidence["sentence"].to_numpy()]
+    scope, source, target = (shared.index.get_level_values(k).to_numpy() for k in keys)
+    count = shared.tolist()
+    n_source = units_with.reindex(pd.MultiIndex.from_arrays([scope, source])).tolist()
+    n_target = units_with.reindex(pd.MultiIndex.from_arrays([scope, target])).tolist()
+    n_scope = n_units[scope].tolist()
+    return pd.DataFrame(
+        {
+            "scope": scope,
+            "source": source,
+            "target": target,
+            "count": count,
+            "npmi": [npmi(*v) for v in zip(count, n_source, n_target, n_scope, strict=True)],
+            "jaccard": [round(c / (a + b - c), DECIMALS) for c, a, b in zip(count, n_source, n_target, strict=True)],
+            "sentence_ids": [ordered[i:j].tolist() for i, j in zip(ends - sizes, ends, strict=True)],
+        },
+    )
 
 
-def _node_metrics(members: list[str], edges: list[dict[str, Any]], *, seed: int) -> dict[str, dict[str, Any]]:
-    """Degree, weighted degree, betweenness, eigenvector centrality and community of every node of one graph."""
+def _node_metrics(members: list[str], links: list[tuple[str, str, int]], *, seed: int) -> dict[str, dict[str, Any]]:
+    """Degree, weighted degree, betweenness, eigenvector centrality and community of every node of one graph whose
+    ``links`` are (source, target, count)."""
     graph = nx.Graph()
     graph.add_nodes_from(members)
-    graph.add_weighted_edges_from(((e["source"], e["target"], e["count"]) for e in edges), weight="count")
+    graph.add_weighted_edges_from(links, weight="count")
     betweenness = nx.betweenness_centrality(graph)
     eigenvector = _eigenvector(graph)
     community = _communities(graph, seed=seed)
@@ -257,28 +333,33 @@ def to_graph(nodes: pd.DataFrame, edges: pd.DataFrame, *, scope: str, scope_id: 
     """
     graph = nx.Graph()
     here = nodes[(nodes["scope"] == scope) & (nodes["scope_id"] == scope_id)].sort_values("entity_id")
-    for node in here.to_dict("records"):
+    for entity_id, name, label, mentions, degree, weighted, betweenness, eigenvector, community in _rows(
+        here, ["entity_id", *NODE_ATTRIBUTES]
+    ):
         graph.add_node(
-            str(node["entity_id"]),
-            name=_text(node["name"]),
-            label=_text(node["label"]),
-            mentions=int(node["mentions"]),
-            degree=int(node["degree"]),
-            weighted_degree=float(node["weighted_degree"]),
-            betweenness=float(node["betweenness"]),
-            eigenvector=float(node["eigenvector"]),
-            community=int(node["community"]),
+            str(entity_id),
+            name=_text(name),
+            label=_text(label),
+            mentions=int(mentions),
+            degree=int(degree),
+            weighted_degree=float(weighted),
+            betweenness=float(betweenness),
+            eigenvector=float(eigenvector),
+            community=int(community),
         )
     links = edges[(edges["scope"] == scope) & (edges["scope_id"] == scope_id) & (edges["window"] == window)]
-    for edge in links.sort_values(["source", "target"]).to_dict("records"):
+    edge_columns = ["source", "target", "count", "npmi", "jaccard", "sentence_ids"]
+    for source, target, count, npmi_value, jaccard, sentence_ids in _rows(
+        links.sort_values(["source", "target"]), edge_columns
+    ):
         graph.add_edge(
-            str(edge["source"]),
-            str(edge["target"]),
-            count=int(edge["count"]),
-            weight=float(edge["count"]),
-            npmi=float(edge["npmi"]),
-            jaccard=float(edge["jaccard"]),
-            sentence_ids=";".join(edge["sentence_ids"]),
+            str(source),
+            str(target),
+            count=int(count),
+            weight=float(count),
+            npmi=float(npmi_value),
+            jaccard=float(jaccard),
+            sentence_ids=";".join(sentence_ids),
         )
     return graph
 
@@ -294,16 +375,19 @@ def signed_graph(signed: pd.DataFrame, *, scope: str, scope_id: str) -> nx.DiGra
     for node in sorted(holders | targets):
         role = "both" if node in holders and node in targets else "holder" if node in holders else "target"
         graph.add_node(node, name=node, role=role)
-    for edge in here.sort_values(["holder", "target"]).to_dict("records"):
+    edge_columns = ["holder", "target", "n_pro", "n_anti", "net", "sign", "sentence_ids"]
+    for holder, target, n_pro, n_anti, net, sign, sentence_ids in _rows(
+        here.sort_values(["holder", "target"]), edge_columns
+    ):
         graph.add_edge(
-            str(edge["holder"]),
-            str(edge["target"]),
-            n_pro=int(edge["n_pro"]),
-            n_anti=int(edge["n_anti"]),
-            net=int(edge["net"]),
-            sign=str(edge["sign"]),
-            weight=float(edge["n_pro"] + edge["n_anti"]),
-            sentence_ids=";".join(edge["sentence_ids"]),
+            str(holder),
+            str(target),
+            n_pro=int(n_pro),
+            n_anti=int(n_anti),
+            net=int(net),
+            sign=str(sign),
+            weight=float(n_pro + n_anti),
+            sentence_ids=";".join(sentence_ids),
         )
     return graph
 
@@ -352,7 +436,11 @@ def network_figure(
     """
     graph = to_graph(nodes, edges, scope=scope, scope_id=scope_id, window=window)
     ranked = sorted(graph, key=lambda n: (-graph.nodes[n]["weighted_degree"], -graph.nodes[n]["mentions"], n))
-    shown = nx.Graph(graph.subgraph(sorted(ranked[:top_n])))
+    # built in sorted order: a subgraph view walks its node set in hash order, and the layout depends on node order
+    keep = set(ranked[:top_n])
+    shown = nx.Graph()
+    shown.add_nodes_from((n, graph.nodes[n]) for n in sorted(keep))
+    shown.add_edges_from(sorted((u, v, d) for u, v, d in graph.edges(data=True) if u in keep and v in keep))
     # matplotlib's defaults, not the user's matplotlibrc; no math text, so a '$' in a name stays a '$'
     with matplotlib.style.context("default"), matplotlib.rc_context(FIGURE_STYLE):
         figure = Figure(figsize=FIGURE_INCHES, dpi=FIGURE_DPI)
@@ -421,6 +509,91 @@ def _draw(graph: nx.Graph, axes: Any, *, seed: int) -> None:
     axes.margins(0.12)
 
 
+# ---------------------------------------------------------------------------------------------------- exports
+
+ExportScope = tuple[str, str, bool]  # scope, scope_id, whether to draw its figure
+
+
+@dataclass(frozen=True)
+class ExportBatch:
+    """Some scopes' rows of the three network tables and what to export of them, as one picklable work item."""
+
+    nodes: pd.DataFrame
+    edges: pd.DataFrame
+    signed: pd.DataFrame
+    scopes: list[ExportScope]
+    windows: list[str]
+    figure_top_n: int
+
+
+def export_batch(
+    nodes: pd.DataFrame,
+    edges: pd.DataFrame,
+    signed: pd.DataFrame,
+    scopes: list[ExportScope],
+    *,
+    windows: list[str],
+    figure_top_n: int,
+) -> ExportBatch:
+    """The batch of ``scopes``, carrying only their rows of the tables (little to send to a worker process)."""
+    wanted = {(scope, scope_id) for scope, scope_id, _ in scopes}
+
+    def rows(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[[key in wanted for key in zip(frame["scope"], frame["scope_id"], strict=True)]]
+
+    return ExportBatch(rows(nodes), rows(edges), rows(signed), list(scopes), list(windows), figure_top_n)
+
+
+def batch_files(batch: ExportBatch) -> list[dict[str, str | bytes]]:
+    """``scope_files`` of every scope of the batch, in its order."""
+    frames = (batch.nodes, batch.edges, batch.signed)
+    parts = [dict(list(frame.groupby(["scope", "scope_id"], sort=False))) for frame in frames]
+    return [
+        scope_files(
+            *(part.get((scope, scope_id), frame.iloc[:0]) for part, frame in zip(parts, frames, strict=True)),
+            scope=scope,
+            scope_id=scope_id,
+            windows=batch.windows,
+            figure_top_n=batch.figure_top_n if with_figure else None,
+        )
+        for scope, scope_id, with_figure in batch.scopes
+    ]
+
+
+def scope_files(
+    nodes: pd.DataFrame,
+    edges: pd.DataFrame,
+    signed: pd.DataFrame,
+    *,
+    scope: str,
+    scope_id: str,
+    windows: list[str],
+    figure_top_n: int | None = None,
+) -> dict[str, str | bytes]:
+    """One scope's files by name suffix: GraphML and GEXF of each window's co-mention network ('sentence.graphml',
+    'sentence.gexf', ...) and of the signed network ('signed.graphml', 'signed.gexf'); with ``figure_top_n``, the PNG
+    of the first window's network ('network.png')."""
+    files: dict[str, str | bytes] = {}
+    for window in windows:
+        graph = to_graph(nodes, edges, scope=scope, scope_id=scope_id, window=window)
+        files[f"{window}.graphml"] = graphml_text(graph)
+        files[f"{window}.gexf"] = gexf_text(graph)
+    directed = signed_graph(signed, scope=scope, scope_id=scope_id)
+    files["signed.graphml"] = graphml_text(directed)
+    files["signed.gexf"] = gexf_text(directed)
+    if figure_top_n is not None:
+        files["network.png"] = network_figure(
+            nodes,
+            edges,
+            scope=scope,
+            scope_id=scope_id,
+            window=windows[0],
+            top_n=figure_top_n,
+            title=f"Co-mentions ({windows[0]} window): {scope_id}",
+        )
+    return files
+
+
 # ---------------------------------------------------------------------------------------------------- helpers
 
 
@@ -429,12 +602,17 @@ def _refs(refs: Iterable[tuple[Any, Any]]) -> list[str]:
     return [f"{doc_id}:{sentence_id}" for doc_id, sentence_id in sorted({(str(d), int(s)) for d, s in refs})]
 
 
+def _rows(frame: pd.DataFrame, columns: list[str]) -> Iterator[tuple[Any, ...]]:
+    """The frame's rows as tuples of plain Python values (far cheaper than ``to_dict('records')``)."""
+    return zip(*(frame[column].tolist() for column in columns), strict=True)
+
+
 def _text(value: Any) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
-def _table(rows: list[dict[str, Any]], name: str, *, sort: list[str]) -> pd.DataFrame:
-    """Rows as a frame with exactly the artifact's columns and dtypes, sorted and freshly indexed."""
+def _table(rows: list[dict[str, Any]] | pd.DataFrame, name: str, *, sort: list[str]) -> pd.DataFrame:
+    """Rows (or a frame) as a frame with exactly the artifact's columns and dtypes, sorted and freshly indexed."""
     schema = SCHEMAS[name]
     frame = pd.DataFrame(rows, columns=schema.names)
     for field in schema:

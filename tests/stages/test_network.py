@@ -7,6 +7,8 @@ import io
 import math
 import re
 import struct
+from collections import Counter, defaultdict
+from itertools import combinations
 
 import networkx as nx
 import pandas as pd
@@ -18,8 +20,10 @@ from hypothesis import strategies as st
 from pipeline.config import NetworkConfig, load_stage_config
 from pipeline.schemas import SCHEMAS
 from pipeline.stages.network import (
+    batch_files,
     build_cooccurrence,
     build_signed,
+    export_batch,
     gexf_text,
     graphml_text,
     network_figure,
@@ -271,6 +275,117 @@ def test_cooccurrence_invariants(placed, seed):
     shuffled = build_cooccurrence(mentions.sample(frac=1, random_state=seed), sentences, entities, config=CONFIG)
     pd.testing.assert_frame_equal(nodes, shuffled[0])
     pd.testing.assert_frame_equal(edges, shuffled[1])
+
+
+def loop_edges(mentions: pd.DataFrame, sentences: pd.DataFrame, config: NetworkConfig) -> pd.DataFrame:
+    """The co-mention edges counted the plain way, one window unit at a time (the stage counts all scopes at once)."""
+    body = sentences[sentences["zone"] == "body"].drop_duplicates(["doc_id", "sentence_id"])
+    place = {(r.doc_id, r.sentence_id): r for r in body.itertuples()}
+    kept = [
+        (place[m.doc_id, m.sentence_id], m.entity_id)
+        for m in mentions.itertuples()
+        if m.zone == "body" and m.mention_kind not in config.exclude_kinds and (m.doc_id, m.sentence_id) in place
+    ]
+    scope_of = {
+        "corpus": lambda r: "all",
+        "document": lambda r: r.doc_id,
+        "section": lambda r: f"{r.doc_id}#{int(r.section_index)}",
+    }
+    rows = []
+    for scope, scope_id in scope_of.items():
+        mentions_in = Counter((scope_id(r), e) for r, e in kept)
+        for window, unit in (("sentence", "sentence_id"), ("paragraph", "paragraph_index")):
+            units = defaultdict(set)
+            for r in body.itertuples():
+                units[scope_id(r)].add((r.doc_id, getattr(r, unit)))
+            present: dict = defaultdict(lambda: defaultdict(set))
+            for r, e in kept:
+                if mentions_in[scope_id(r), e] >= config.min_count:
+                    present[scope_id(r), r.doc_id, getattr(r, unit)][e].add((r.doc_id, r.sentence_id))
+            with_entity, shared, evidence = Counter(), Counter(), defaultdict(set)
+            for (sid, _, _), in_unit in present.items():
+                with_entity.update((sid, e) for e in in_unit)
+                for a, b in combinations(sorted(in_unit), 2):
+                    shared[sid, a, b] += 1
+                    evidence[sid, a, b] |= in_unit[a] | in_unit[b]
+            for (sid, a, b), n in shared.items():
+                n_a, n_b = with_entity[sid, a], with_entity[sid, b]
+                rows.append(
+                    {
+                        "scope": scope,
+                        "scope_id": sid,
+                        "window": window,
+                        "source": a,
+                        "target": b,
+                        "count": n,
+                        "npmi": npmi(n, n_a, n_b, len(units[sid])),
+                        "jaccard": round(n / (n_a + n_b - n), 6),
+                        "sentence_ids": [f"{d}:{i}" for d, i in sorted(evidence[sid, a, b])],
+                    }
+                )
+    columns = SCHEMAS["network_edges"].names
+    frame = pd.DataFrame(rows, columns=columns).sort_values(["scope", "scope_id", "window", "source", "target"])
+    return frame.reset_index(drop=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    placed=st.lists(
+        st.tuples(st.sampled_from(["d1", "d2", "d10"]), st.integers(0, 11), st.sampled_from("abcdef")),
+        min_size=1,
+        max_size=40,
+    ),
+    min_count=st.integers(1, 3),
+)
+def test_cooccurrence_counts_all_scopes_as_a_loop_over_windows_would(placed, min_count):
+    """Counting every scope at once on codes gives the edges of a plain loop over each scope's window units."""
+    layout = [(s, s // 3, s // 5) for s in range(12)]
+    sentences = pd.concat([make_sentences(layout, doc_id=d) for d in ("d1", "d2", "d10")], ignore_index=True)
+    mentions = pd.concat([make_mentions([(s, e)], doc_id=d) for d, s, e in placed], ignore_index=True)
+    config = dataclasses.replace(CONFIG, min_count=min_count)
+    nodes, edges = build_cooccurrence(mentions, sentences, make_entities({e: "GPE" for e in "abcdef"}), config=config)
+    expected = loop_edges(mentions, sentences, config)
+    pd.testing.assert_frame_equal(
+        edges.drop(columns="sentence_ids"), expected.drop(columns="sentence_ids"), check_dtype=False
+    )
+    assert edges["sentence_ids"].tolist() == expected["sentence_ids"].tolist()
+    counted = Counter()
+    for d, s, e in placed:
+        for scope, scope_id in (("corpus", "all"), ("document", d), ("section", f"{d}#{s // 5}")):
+            counted[scope, scope_id, e] += 1
+    assert {k: n for k, n in counted.items() if n >= min_count} == {
+        (r.scope, r.scope_id, r.entity_id): r.mentions for r in nodes.itertuples()
+    }
+
+
+def test_export_batches_give_the_files_of_the_whole_tables(three_sentences):
+    """A batch carries only its scopes' rows, and its files are those drawn from the whole tables."""
+    nodes, edges = build_cooccurrence(*three_sentences, config=CONFIG)
+    signed = build_signed(make_stance([("doc", 0, 0, "russia", "anti", "author"), ("other", 1, 0, "a", "pro", "b")]))
+    scopes = [("corpus", "all", False), ("document", "doc", True)]
+    batch = export_batch(nodes, edges, signed, scopes, windows=["sentence", "paragraph"], figure_top_n=10)
+    assert set(batch.signed["scope_id"]) == {"all", "doc"} and set(batch.nodes["scope"]) == {"corpus", "document"}
+    corpus, document = batch_files(batch)
+    assert sorted(corpus) == sorted(
+        f"{w}.{f}" for w in ("sentence", "paragraph", "signed") for f in ("graphml", "gexf")
+    )
+    assert sorted(document) == sorted([*corpus, "network.png"])
+    assert document["sentence.graphml"] == graphml_text(
+        to_graph(nodes, edges, scope="document", scope_id="doc", window="sentence")
+    )
+    assert document["paragraph.gexf"] == gexf_text(
+        to_graph(nodes, edges, scope="document", scope_id="doc", window="paragraph")
+    )
+    assert corpus["signed.graphml"] == graphml_text(signed_graph(signed, scope="corpus", scope_id="all"))
+    assert document["network.png"] == network_figure(
+        nodes,
+        edges,
+        scope="document",
+        scope_id="doc",
+        window="sentence",
+        top_n=10,
+        title="Co-mentions (sentence window): doc",
+    )
 
 
 def make_stance(rows: list[tuple[str, int, int, str, str, str | None]]) -> pd.DataFrame:
