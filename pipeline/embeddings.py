@@ -55,6 +55,22 @@ def encoder_version() -> str:
         return "all-MiniLM-L6-v2 (version unknown)"
 
 
+@lru_cache(maxsize=1)
+def _inference_model() -> Any:
+    """The encoder's transformer with int8 dynamic quantisation of its linear layers: about twice as fast on the CPU.
+    Its vectors differ from the float model's (mean cosine 0.94 on the labelled sentences), so training and the
+    stance stage both use this one; held-out scores were the same within noise (README, Measured quality)."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the quantisation API warns that it will move to torchao
+        return torch.ao.quantization.quantize_dynamic(
+            load_encoder()[0].auto_model.eval(), {torch.nn.Linear}, dtype=torch.qint8
+        )
+
+
 def encode(texts: list[str], spans: list[list[tuple[int, int]]], *, batch_size: int = 64) -> np.ndarray:
     """Per text: the unit-length mean of its token vectors (the model's sentence embedding) and the unit-length mean
     of the token vectors inside ``spans`` (the target as the sentence puts it; the sentence vector if none)."""
@@ -64,7 +80,7 @@ def encode(texts: list[str], spans: list[list[tuple[int, int]]], *, batch_size: 
     if not texts:
         return out
     encoder = load_encoder()
-    tokenizer, model = encoder.tokenizer, encoder[0].auto_model.eval()
+    tokenizer, model = encoder.tokenizer, _inference_model()
     order = sorted(range(len(texts)), key=lambda k: (len(texts[k]), k))  # similar lengths pad little
     with torch.inference_mode():
         for begin in range(0, len(order), batch_size):
