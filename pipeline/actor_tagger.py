@@ -135,6 +135,10 @@ class ActorTagger:
             pattern = [*words, {"POS": "ADJ", "OP": "?"}, {"LOWER": {"IN": state_nouns}}]
             self.demonyms.add(f"{state}|{len(words)}", [pattern])
         self.roles = Matcher(nlp.vocab)
+        # "… of Russia" titles are matched from their first word; the optional modifiers before it are added in
+        # Python (a pattern that opens with an optional token starts a matcher state at every token of the text)
+        self.roles_of = Matcher(nlp.vocab)
+        self.role_modifiers = frozenset(m.lower() for m in config.role_modifiers)
         self._triggers: frozenset[str] | None = None
         self._add_role_patterns(nlp)
         self.numbered_acts = Matcher(nlp.vocab)
@@ -176,9 +180,7 @@ class ActorTagger:
                     words = [{"LOWER": t.lower_} for t in nlp.make_doc(phrase)]
                     key = f"{entry.id}|{role}"
                     self.roles.add(key, [[*prefix, possessive, modifiers, *words] for prefix in prefixes])
-                    self.roles.add(
-                        key, [[modifiers, *words, {"LOWER": "of"}, {"LOWER": "the", "OP": "?"}, *n] for n in names]
-                    )
+                    self.roles_of.add(key, [[*words, {"LOWER": "of"}, {"LOWER": "the", "OP": "?"}, *n] for n in names])
 
     def _junk(self, text: str) -> bool:
         bare = re.sub(r"^(the|The)\s+", "", text).strip(" .,;:’'\"“”()")
@@ -361,7 +363,15 @@ class ActorTagger:
                     windows.append([start, end])
         matches: list[tuple[int, int, int]] = []
         for start, end in windows:
-            matches.extend((m, start + a, start + b) for m, a, b in self.roles(doc[start:end]))
+            window = doc[start:end]
+            matches.extend((m, start + a, start + b) for m, a, b in self.roles(window))
+            for m, a, b in self.roles_of(window):
+                first = a
+                while True:  # the same title with each run of modifiers before it ("former acting President of …")
+                    matches.append((m, start + first, start + b))
+                    if first == 0 or window[first - 1].lower_ not in self.role_modifiers:
+                        break
+                    first -= 1
         return sorted(set(matches), key=lambda m: (m[1], m[2], m[0]))
 
     def _role_candidates(
