@@ -102,6 +102,7 @@ class NetworkConfig:
     windows: list[str]
     louvain_seed: int
     figure_top_n: int
+    figure_max_documents: int
 
 
 @dataclass(frozen=True)

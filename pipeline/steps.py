@@ -565,7 +565,12 @@ def run_network(layout: Layout, configs: Path) -> StageRun:
     write_table(edges, layout.table("network_edges"), name="network_edges", meta=meta)
     write_table(signed, layout.table("signed_edges"), name="signed_edges", meta=meta)
     # exports and figures are per scope and independent: a large corpus draws them in a pool of processes
-    scopes = [("corpus", "all", False)] + [("document", d, True) for d in layout.partition_ids("stance")]
+    doc_ids = layout.partition_ids("stance")
+    drawn = len(doc_ids) <= config.figure_max_documents
+    scopes = [("corpus", "all", False)] + [("document", d, drawn) for d in doc_ids]
+    if not drawn:  # no figure is better than one left over from an earlier, smaller run
+        for doc_id in doc_ids:
+            (layout.figures / f"{doc_id}.network.png").unlink(missing_ok=True)
     executor = make_executor("local")
     batches = [
         network.export_batch(nodes, edges, signed, chunk, windows=config.windows, figure_top_n=config.figure_top_n)

@@ -578,7 +578,10 @@ def _document_section(
         caption = "Actors linked when they are mentioned together (windows as configured for the network stage)."
         parts.append(_figure(network, "Co-mention network of the actors of this document", caption))
     else:
-        parts.append('<p class="none">No network figure was produced for this document.</p>')
+        parts.append(
+            '<p class="none">No network figure was produced for this document (a corpus of more documents than'
+            " the network stage's <code>figure_max_documents</code> gets the GraphML/GEXF exports only).</p>"
+        )
     parts.append("</section>")
     return "".join(parts)
 

@@ -6,6 +6,7 @@ import dataclasses
 import io
 import math
 import re
+import shutil
 import struct
 from collections import Counter, defaultdict
 from itertools import combinations
@@ -31,7 +32,7 @@ from pipeline.stages.network import (
     signed_graph,
     to_graph,
 )
-from tests.conftest import CHAPTER_ID, CONFIGS
+from tests.conftest import CHAPTER_ID, CONFIGS, run_pipeline
 
 DOC = "doc"
 CONFIG = NetworkConfig(
@@ -41,6 +42,7 @@ CONFIG = NetworkConfig(
     windows=["sentence", "paragraph"],
     louvain_seed=42,
     figure_top_n=10,
+    figure_max_documents=30,
 )
 
 
@@ -582,3 +584,19 @@ def test_dev_corpus_network_as_one_corpus_and_per_document(dev_run):
     top = edges[(edges["scope"] == "corpus") & (edges["window"] == "sentence")].nlargest(5, "count")
     assert any({"russia", "ukraine"} == {r.source, r.target} for r in top.itertuples())
     assert nx.read_graphml(dev_run / "exports" / "corpus.sentence.graphml").number_of_nodes() == len(corpus)
+
+
+def test_a_corpus_past_the_figure_limit_gets_exports_and_no_stale_figures(chapter_run, tmp_path):
+    out, configs = tmp_path / "out", tmp_path / "configs"
+    shutil.copytree(chapter_run, out)
+    shutil.copytree(CONFIGS, configs)
+    figure = out / "figures" / f"{CHAPTER_ID}.network.png"
+    assert figure.is_file(), "a one-document corpus gets its figure by default"
+    network_yaml = configs / "network.yaml"
+    network_yaml.write_text(network_yaml.read_text().replace("figure_max_documents: 30", "figure_max_documents: 0"))
+    run_pipeline("network", "--out", str(out), "--configs", str(configs))
+    run_pipeline("report", "--out", str(out), "--configs", str(configs))
+    assert not figure.exists(), "the earlier figure is removed, not shown as if current"
+    assert (out / "exports" / f"{CHAPTER_ID}.sentence.graphml").is_file()
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "No network figure was produced for this document" in html
