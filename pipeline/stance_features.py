@@ -271,7 +271,8 @@ def marked_text(
     sentence: Span, actors: list[Span], view: TargetView, gazetteer: Gazetteer, all_targets: list[TargetConfig]
 ) -> str:
     """The sentence with this target's references replaced by TGT and other targets' by OTH, for the learned model."""
-    pieces, cursor = [], sentence.start_char
+    text, offset = sentence.text, sentence.start_char  # Doc.text would rebuild the whole document's text per call
+    pieces, cursor = [], offset
     ref_starts = {r.start for r in view.refs}
     for span in sorted(actors, key=lambda s: s.start):
         if span.start in ref_starts:
@@ -280,8 +281,8 @@ def marked_text(
             token = " OTH "
         else:
             continue
-        pieces.append(sentence.doc.text[cursor : span.start_char])
+        pieces.append(text[cursor - offset : span.start_char - offset])
         pieces.append(token)
         cursor = span.end_char
-    pieces.append(sentence.doc.text[cursor : sentence.end_char])
+    pieces.append(text[cursor - offset :])
     return f"{TARGET_PREFIX}{view.target} " + " ".join("".join(pieces).split())

@@ -114,35 +114,35 @@ def items_from_docs(
     doc_id: str, docs: list[Doc], sentences: pd.DataFrame, mentions: pd.DataFrame
 ) -> list[SentenceItem]:
     """Body sentences of one document with their actor spans rebuilt from the ``mentions`` artifact."""
-    by_sentence = {sid: group for sid, group in mentions.groupby("sentence_id")}
-    meta = sentences.set_index("sentence_id")
+    by_sentence: dict[int, list[tuple[int, str, str, str, str]]] = {}
+    columns = ["sentence_id", "start_char", "text", "label", "entity_id", "mention_kind"]
+    for sentence_id, start, text, label, entity_id, kind in mentions[columns].itertuples(index=False, name=None):
+        by_sentence.setdefault(int(sentence_id), []).append(
+            (int(start), str(text), str(label), str(entity_id), str(kind))
+        )
+    meta = {
+        int(sentence_id): (section, title)
+        for sentence_id, section, title in sentences[["sentence_id", "section_index", "section_title"]].itertuples(
+            index=False, name=None
+        )
+    }
     items = []
     for sentence in iter_sentences(docs):
         if sentence.zone != "body":
             continue
         actors = []
-        for row in by_sentence.get(sentence.sentence_id, pd.DataFrame()).itertuples():
-            start = sentence.span.start_char + int(row.start_char)
-            span = sentence.doc.char_span(start, start + len(str(row.text)), alignment_mode="expand")
+        for start_char, text, label, entity_id, kind in by_sentence.get(sentence.sentence_id, []):
+            start = sentence.span.start_char + start_char
+            span = sentence.doc.char_span(start, start + len(text), alignment_mode="expand")
             if span is not None:
-                actors.append(
-                    Span(
-                        sentence.doc,
-                        span.start,
-                        span.end,
-                        label=str(row.label),
-                        kb_id=str(row.entity_id),
-                        span_id=str(row.mention_kind),
-                    )
-                )
-        row_meta = meta.loc[sentence.sentence_id]
-        section = row_meta["section_index"]
+                actors.append(Span(sentence.doc, span.start, span.end, label=label, kb_id=entity_id, span_id=kind))
+        section, title = meta[sentence.sentence_id]
         items.append(
             SentenceItem(
                 doc_id=doc_id,
                 sentence_id=sentence.sentence_id,
                 section_index=None if pd.isna(section) else int(section),
-                section_title=None if pd.isna(row_meta["section_title"]) else str(row_meta["section_title"]),
+                section_title=None if pd.isna(title) else str(title),
                 span=sentence.span,
                 actors=actors,
             )
