@@ -15,21 +15,8 @@ CATEGORIES = ("wrongdoing", "opposition", "support", "positive_quality", "negati
 AGENT_DEPS = {"nsubj", "poss", "compound", "amod", "nmod", "agent", "csubj"}
 PATIENT_DEPS = {"dobj", "obj", "nsubjpass", "attr", "dative", "iobj", "oprd"}
 PATIENT_PREPS = {"against", "on", "upon", "toward", "towards", "for", "with", "to", "of", "over", "at", "in"}
-ROLE_PATIENT_PREPS = {
-    "against",
-    "on",
-    "upon",
-    "toward",
-    "towards",
-    "to",
-    "in",
-    "into",
-    "at",
-    "over",
-    "for",
-    "with",
-    "from",
-}
+# the phrases that make a target the one acted upon, for its overall grammatical role ("annexation of X" excepted)
+ROLE_PATIENT_PREPS = (PATIENT_PREPS - {"of"}) | {"into", "from"}
 TARGET_PREFIX = "tgt_"  # the marked text opens with the target's name, so the model can learn per-target priors
 PLACEHOLDERS = ("tgt", "tgtself", "oth")
 SIGNAL_NAMES = tuple(f"{category}:{role}" for category in CATEGORIES for role in ("agent", "patient", "near")) + (
@@ -242,13 +229,10 @@ def grammatical_role(refs: list[Span]) -> float:
         token = ref.root
         while token.dep_ in ("conj", "appos", "compound", "flat") and token.head is not token:
             token = token.head
-        if token.dep_ in ("nsubj", "csubj", "poss", "amod", "nmod") or (
-            token.dep_ == "pobj" and token.head.lower_ == "by"
-        ):
+        # compound is climbed above; 'agent' marks the 'by', and obj/iobj do not occur in the English scheme
+        if token.dep_ in AGENT_DEPS or (token.dep_ == "pobj" and token.head.lower_ == "by"):
             total += 1
-        elif token.dep_ in ("nsubjpass", "dobj", "dative", "attr", "oprd") or (
-            token.dep_ == "pobj" and token.head.lower_ in ROLE_PATIENT_PREPS
-        ):
+        elif token.dep_ in PATIENT_DEPS or (token.dep_ == "pobj" and token.head.lower_ in ROLE_PATIENT_PREPS):
             total -= 1
     return float((total > 0) - (total < 0))
 

@@ -584,7 +584,7 @@ def run_network(layout: Layout, configs: Path) -> StageRun:
                 data = content if isinstance(content, bytes) else content.encode("utf-8")
                 if not (path.is_file() and path.read_bytes() == data):  # replacing a file costs more than reading it
                     write_bytes_atomic(path, data)
-    run.outcomes.extend(Outcome(d, d, "done") for d in layout.partition_ids("stance"))
+    run.outcomes.extend(Outcome(d, d, "done") for d in doc_ids)
     record_summary(layout, run)
     return run
 

@@ -285,8 +285,13 @@ def top_actors(mentions: pd.DataFrame, sentences: pd.DataFrame, entities: pd.Dat
     return counts.groupby(["doc_id", "section_index"], sort=True).head(limit)[columns].reset_index(drop=True)
 
 
+def _method_name(method: object) -> str:
+    """'learned' of 'learned (cross-fitted, held out …)'."""
+    return str(method).split(" ", 1)[0]
+
+
 def _base_method(stance: pd.DataFrame) -> pd.Series:
-    return stance["method"].astype(str).str.split(" ", n=1).str[0]
+    return stance["method"].map(_method_name)
 
 
 def method_summary(stance: pd.DataFrame) -> str:
@@ -298,7 +303,7 @@ def _method_phrase(methods: Iterable[object]) -> str:
     """:func:`method_summary` from the ``method`` values of the judged (not none) stance rows."""
     counts: dict[str, list[int]] = {}
     for method in map(str, methods):
-        count = counts.setdefault(method.split(" ", 1)[0], [0, 0])
+        count = counts.setdefault(_method_name(method), [0, 0])
         count[0] += 1
         count[1] += "cross-fitted" in method
     if not counts:

@@ -54,19 +54,28 @@ def test_stance_by_section_covers_six_sections_with_reachable_evidence(chapter_r
 
 
 @pytest.fixture(scope="module")
-def judge(nlp):
+def analysed(nlp):
+    """Analyse one made-up sentence for every configured target, as the stance stage does."""
     config = load_stage_config("stance", CONFIGS)
     entities_config = load_stage_config("entities", CONFIGS)
     gazetteer = load_gazetteer(ROOT / entities_config.gazetteer)
     lexicon = load_lexicon(ROOT / config.lexicon)
     tagger = ActorTagger(nlp, gazetteer, entities_config)
 
-    def run(text: str, *, year: int = 2017) -> dict[str, tuple[str, str | None]]:
+    def run(text: str, *, year: int = 2017) -> pd.DataFrame:
         doc = nlp(text)
         doc.user_data["year"] = year
         tagger(doc)
         item = SentenceItem("d", 0, 0, "s", doc[:], list(doc.spans["actors"]))
-        features = analyse([item], config=config, gazetteer=gazetteer, lexicon=lexicon)
+        return analyse([item], config=config, gazetteer=gazetteer, lexicon=lexicon)
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def judge(analysed):
+    def run(text: str, *, year: int = 2017) -> dict[str, tuple[str, str | None]]:
+        features = analysed(text, year=year)
         verdict = predict(features, method="rules", bundle=None)
         return {t: (verdict.at[i, "label"], verdict.at[i, "holder"]) for i, t in enumerate(features["target"])}
 
@@ -150,17 +159,9 @@ def test_model_card_records_training_data_and_scores():
     assert Path(ROOT / card["model"]).exists()
 
 
-def test_grammatical_role_tells_aggressor_from_victim(nlp):
-    config = load_stage_config("stance", CONFIGS)
-    entities_config = load_stage_config("entities", CONFIGS)
-    gazetteer = load_gazetteer(ROOT / entities_config.gazetteer)
-    tagger = ActorTagger(nlp, gazetteer, entities_config)
-    lexicon = load_lexicon(ROOT / config.lexicon)
-
+def test_grammatical_role_tells_aggressor_from_victim(analysed):
     def roles(text: str) -> dict[str, float]:
-        doc = tagger(nlp(text))
-        item = SentenceItem("d", 0, 0, "s", doc[:], list(doc.spans["actors"]))
-        features = analyse([item], config=config, gazetteer=gazetteer, lexicon=lexicon)
+        features = analysed(text)
         return dict(zip(features["target"], features["target_role"], strict=True))
 
     assert roles("Russia attacked Ukraine in 2014.") == {"russia": 1.0, "ukraine": -1.0}
