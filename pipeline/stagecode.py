@@ -30,6 +30,8 @@ STAGE_CODE: dict[str, tuple[str, ...]] = {
     "entities": ("stages/entities.py", "actor_tagger.py", "entity_resolution.py", "gazetteer.py", "nlp.py"),
     "stance": (
         "stages/stance.py",
+        "stages/entities.py",
+        "gazetteer.py",
         "stance_rules.py",
         "stance_learned.py",
         "stance_features.py",

@@ -26,6 +26,7 @@ SIGNAL_NAMES = tuple(f"{category}:{role}" for category in CATEGORIES for role in
     "n_refs",
     "other_target",
     "target_role",
+    "speaker_is_target",
 )
 # how the marked text reads to the sentence encoder: it knows words, not placeholders
 NATURAL_PLACEHOLDERS = {"TGTSELF": "we (the target)", "TGT": "the target", "OTH": "another country"}
@@ -85,6 +86,7 @@ class TargetView:
     reported_by: Span | None = None
     quoted: bool = False
     other_target: bool = False
+    speaker_is_target: bool = False
 
     @property
     def mentioned(self) -> bool:
@@ -178,6 +180,8 @@ def read_target(
     """Collect the references to ``target`` in a sentence and every lexicon cue they stand in relation to."""
     refs = [s for s in actors if refers_to(s, target, gazetteer)]
     view = TargetView(target=target.name, refs=refs)
+    # the state whose representative speaks this paragraph (set on the Doc from metadata and transcript labels)
+    view.speaker_is_target = sentence.doc.user_data.get("speaker") in target.entity_ids
     view.other_target = any(
         refers_to(s, other, gazetteer) for other in all_targets if other.name != target.name for s in actors
     )
@@ -218,6 +222,7 @@ def signals(view: TargetView) -> dict[str, float]:
     values["n_refs"] = float(len(view.refs))
     values["other_target"] = float(view.other_target)
     values["target_role"] = grammatical_role(view.refs)
+    values["speaker_is_target"] = float(view.speaker_is_target)
     return values
 
 

@@ -332,7 +332,7 @@ def _stance_chunk(item: tuple[list[tuple[str, str]], str, str]) -> list[Outcome]
     from pipeline.embeddings import with_embeddings
     from pipeline.nlp import load_vocab_model
     from pipeline.stages.parse import load_docs
-    from pipeline.stages.stance import analyse, items_from_docs, predict, stance_table
+    from pipeline.stages.stance import analyse, items_from_docs, mark_speakers, predict, stance_table
 
     docs, out, configs = item
     layout = Layout(Path(out))
@@ -342,6 +342,8 @@ def _stance_chunk(item: tuple[list[tuple[str, str]], str, str]) -> list[Outcome]
     for done, (doc_id, print_) in enumerate(docs, start=1):
         progress("stance", done, len(docs))
         parsed = load_docs(layout.spacy_docs(doc_id).read_bytes(), nlp.vocab)
+        country = read_partition(layout, "documents", doc_id)["country"].iloc[0]
+        mark_speakers(parsed, context.gazetteer, None if pd.isna(country) else str(country))
         sentences = read_partition(layout, "sentences", doc_id)
         mentions = read_partition(layout, "mentions", doc_id)
         items = items_from_docs(doc_id, parsed, sentences, mentions)

@@ -169,6 +169,36 @@ def test_grammatical_role_tells_aggressor_from_victim(analysed):
     assert roles("Russia's aggression against Ukraine continues.") == {"russia": 1.0, "ukraine": -1.0}
 
 
+def test_speaker_is_target_follows_the_transcript_speaker(nlp):
+    from pipeline.stages.stance import mark_speakers
+
+    config = load_stage_config("stance", CONFIGS)
+    entities_config = load_stage_config("entities", CONFIGS)
+    gazetteer = load_gazetteer(ROOT / entities_config.gazetteer)
+    tagger = ActorTagger(nlp, gazetteer, entities_config)
+    paragraphs = [
+        "President of Russia Vladimir Putin: Russia and Ukraine must talk.",
+        "President of Ukraine Petro Poroshenko: Russia and Ukraine must talk.",
+        "Question: Russia and Ukraine must talk?",
+    ]
+    docs = list(nlp.pipe(paragraphs))
+    for doc in docs:
+        doc.user_data["zone"] = "body"
+    mark_speakers(docs, gazetteer, "BLR")
+    assert [doc.user_data["speaker"] for doc in docs] == ["russia", "ukraine", None]
+    items = []
+    for k, doc in enumerate(docs):
+        tagger(doc)
+        items.append(SentenceItem("d", k, 0, "s", doc[:], list(doc.spans["actors"])))
+    features = analyse(items, config=config, gazetteer=gazetteer, lexicon=load_lexicon(ROOT / config.lexicon))
+    own = features.pivot(index="sentence_id", columns="target", values="speaker_is_target")
+    assert own.to_dict("index") == {
+        0: {"russia": 1.0, "ukraine": 0.0},
+        1: {"russia": 0.0, "ukraine": 1.0},
+        2: {"russia": 0.0, "ukraine": 0.0},
+    }
+
+
 def test_marked_text_reads_as_words_with_the_target_located():
     from pipeline.stance_features import natural_text
 
