@@ -10,10 +10,11 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
+from spacy.attrs import LOWER
 from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
+from spacy.matcher import PhraseMatcher
+from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span
 
 from pipeline.config import EntitiesConfig
@@ -51,6 +52,9 @@ DATE_LIKE = re.compile(
     r"^(January|February|March|April|May|June|July|August|September|October|November|December|\d)", re.IGNORECASE
 )
 NUMBER = re.compile(r"^[\d/.,:\-–]+$")
+# A numbered act: a legal noun, "No."/"No" and "." if given, then the number ("Resolution No. 68/39").
+NUMBER_SIGNS = {"no", "no."}
+ACT_NUMBER = re.compile(r"^\d+(?:/\d+)*$")
 POSSESSIVE = {"’s", "'s", "’", "'"}
 # Words a name found by the NER never ends with ("Russian Revolution of [1917]", "States of").
 TRAILING = {"of", "for", "the", "and", "or", "on", "in", "to", "at", "by", "with", "from", "a", "an"}
@@ -93,6 +97,55 @@ class Candidate:
     span: Span
 
 
+@dataclass(frozen=True)
+class Title:
+    """An office title as lower-cased tokens ("minister", "of", "foreign", "affairs") and the roles it names."""
+
+    words: tuple[str, ...]
+    roles: tuple[str, ...]
+
+
+def word_ids(words: Iterable[str]) -> frozenset[int]:
+    """The ids spaCy gives ``words``, as found in a doc's ``LOWER`` or ``ORTH`` values: tokens are looked for in
+    those values (``Doc.to_array``) without making a ``Token`` for every word of the text."""
+    return frozenset(get_string_id(w) for w in words)
+
+
+def token_positions(values: list[int], ids: frozenset[int]) -> list[int]:
+    """Indexes of the tokens whose attribute value (from ``Doc.to_array``) is one of ``ids``."""
+    return [i for i, value in enumerate(values) if value in ids]
+
+
+def _windows(anchors: list[int], length: int) -> list[tuple[int, int]]:
+    """Token ranges from ``ROLE_WINDOW_BEFORE`` before to ``ROLE_WINDOW_AFTER`` after each anchor (in order),
+    overlapping or touching ranges merged."""
+    windows: list[tuple[int, int]] = []
+    for i in anchors:
+        start, end = max(0, i - ROLE_WINDOW_BEFORE), min(length, i + ROLE_WINDOW_AFTER)
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return windows
+
+
+def _by_word(forms: Iterable[tuple[tuple[str, ...], str]], at: int) -> dict[str, list[tuple[tuple[str, ...], str]]]:
+    """Token sequences with what each stands for, grouped by their word at ``at`` (0 first, -1 last)."""
+    index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for words, value in forms:
+        if words:
+            index.setdefault(words[at], []).append((words, value))
+    return index
+
+
+def _texts(doc: Doc, start: int, end: int) -> tuple[str, ...]:
+    return tuple(doc[i].text for i in range(start, end))
+
+
+def _lowers(doc: Doc, start: int, end: int) -> tuple[str, ...]:
+    return tuple(doc[i].lower_ for i in range(start, end))
+
+
 class ActorTagger:
     """Marks gazetteer names, metonyms, demonyms, office titles, legal acts and NER names as candidate actor spans."""
 
@@ -127,60 +180,50 @@ class ActorTagger:
         self.contextual = PhraseMatcher(nlp.vocab, attr="ORTH")
         for form in config.contextual_forms:
             self.contextual.add(form, [nlp.make_doc(form)])
-        self.demonyms = Matcher(nlp.vocab)
+        # Demonyms, office titles and numbered acts are looked up in Python from the few tokens that can start
+        # one: a spaCy token Matcher tries every one of its (thousands of) patterns at every token of the text.
         self.demonym_words = set(gazetteer.demonym_index())
-        state_nouns = [n.lower() for n in config.state_nouns]
-        for demonym, state in gazetteer.demonym_index().items():
-            words: list[dict[str, Any]] = [{"LOWER": w} for w in demonym.split()]
-            pattern = [*words, {"POS": "ADJ", "OP": "?"}, {"LOWER": {"IN": state_nouns}}]
-            self.demonyms.add(f"{state}|{len(words)}", [pattern])
-        self.roles = Matcher(nlp.vocab)
-        # "… of Russia" titles are matched from their first word; the optional modifiers before it are added in
-        # Python (a pattern that opens with an optional token starts a matcher state at every token of the text)
-        self.roles_of = Matcher(nlp.vocab)
+        demonyms = [(tuple(demonym.split()), state) for demonym, state in gazetteer.demonym_index().items()]
+        self.demonyms = _by_word(demonyms, 0)
+        self.demonym_ids = word_ids(self.demonyms)
+        self.state_nouns = {n.lower() for n in config.state_nouns}
         self.role_modifiers = frozenset(m.lower() for m in config.role_modifiers)
-        self._triggers: frozenset[str] | None = None
-        self._add_role_patterns(nlp)
-        self.numbered_acts = Matcher(nlp.vocab)
-        self.numbered_acts.add(
-            "act",
-            [
-                [
-                    {"LOWER": {"IN": sorted(self.legal_nouns)}},
-                    {"LOWER": {"IN": ["no", "no."]}, "OP": "?"},
-                    {"ORTH": ".", "OP": "?"},
-                    {"TEXT": {"REGEX": r"^\d+(?:/\d+)*$"}},
-                ]
-            ],
-        )
+        self._add_titles(nlp)
+        self.legal_ids = word_ids(self.legal_nouns)
+        self.first_person_ids = word_ids([*FIRST_PERSON, "my"])
 
-    @property
-    def _role_triggers(self) -> frozenset[str]:
-        if self._triggers is None:
-            self._triggers = frozenset(
-                phrase.lower().replace("-", " ").split()[0]
-                for phrases in self.config.role_phrases.values()
-                for phrase in phrases
-            )
-        return self._triggers
-
-    def _add_role_patterns(self, nlp: Language) -> None:
-        """Office titles of every state or organisation with office holders in the gazetteer: "the Belarusian
+    def _add_titles(self, nlp: Language) -> None:
+        """Office titles ("president", "minister of foreign affairs") and the names and demonyms of every state or
+        organisation with office holders in the gazetteer, which go before or after a title: "the Belarusian
         president", "Ukraine’s interim president", "UN Secretary General", "President of Russia"."""
-        modifiers = {"LOWER": {"IN": [m.lower() for m in self.config.role_modifiers]}, "OP": "*"}
-        possessive = {"ORTH": {"IN": sorted(POSSESSIVE)}, "OP": "?"}
+        roles: dict[tuple[str, ...], list[str]] = {}
+        for role, phrases in self.config.role_phrases.items():
+            for phrase in phrases:
+                roles.setdefault(tuple(t.lower_ for t in nlp.make_doc(phrase)), []).append(role)
+        titles = [Title(words, tuple(dict.fromkeys(named))) for words, named in roles.items()]
+        self.titles: dict[str, list[Title]] = {}
+        for title in titles:
+            self.titles.setdefault(title.words[0], []).append(title)
+        self.title_ids = word_ids(self.titles)
+        self.trigger_ids = word_ids(
+            p.lower().replace("-", " ").split()[0] for ps in self.config.role_phrases.values() for p in ps
+        )
+        # The match id of each (owner, role) pair: the id of "<owner>|<role>", read back by _role_candidates;
+        # titles found at the same place are taken in the order of these ids.
+        self.role_keys: dict[tuple[str, str], int] = {}
+        names: list[tuple[tuple[str, ...], str]] = []
+        demonyms: list[tuple[tuple[str, ...], str]] = []
         for entry in self.gazetteer.entries.values():
-            names = [[{"ORTH": t.text} for t in nlp.make_doc(form)] for form in self.gazetteer.forms(entry.id)]
-            names = [n for n in names if n[0]["ORTH"] != "the"]
-            prefixes = [*names, *([{"LOWER": w.lower()} for w in d.split()] for d in entry.demonyms)]
-            for role, phrases in self.config.role_phrases.items():
-                if not self.gazetteer.has_role(entry.id, role):
-                    continue
-                for phrase in phrases:
-                    words = [{"LOWER": t.lower_} for t in nlp.make_doc(phrase)]
-                    key = f"{entry.id}|{role}"
-                    self.roles.add(key, [[*prefix, possessive, modifiers, *words] for prefix in prefixes])
-                    self.roles_of.add(key, [[*words, {"LOWER": "of"}, {"LOWER": "the", "OP": "?"}, *n] for n in names])
+            held = [r for r in self.config.role_phrases if self.gazetteer.has_role(entry.id, r)]
+            if not held:
+                continue
+            for role in held:
+                self.role_keys[(entry.id, role)] = nlp.vocab.strings.add(f"{entry.id}|{role}")
+            forms = (tuple(t.text for t in nlp.make_doc(form)) for form in self.gazetteer.forms(entry.id))
+            names += [(words, entry.id) for words in forms if words and words[0] != "the"]
+            demonyms += [(tuple(w.lower() for w in d.split()), entry.id) for d in entry.demonyms]
+        self.owner_names_ending, self.owner_names_starting = _by_word(names, -1), _by_word(names, 0)
+        self.owner_demonyms_ending = _by_word(demonyms, -1)
 
     def _junk(self, text: str) -> bool:
         bare = re.sub(r"^(the|The)\s+", "", text).strip(" .,;:’'\"“”()")
@@ -210,7 +253,7 @@ class ActorTagger:
             return "government" if last.head.lower_ in self.governance else "attribute"
         return "government"
 
-    def _gazetteer_candidates(self, doc: Doc) -> Iterator[Candidate]:
+    def _gazetteer_candidates(self, doc: Doc, lower: list[int]) -> Iterator[Candidate]:
         for match_id, start, end in self.phrases(doc):
             entity_id, kind = doc.vocab.strings[match_id].split("|")
             entry = self.gazetteer.entries[entity_id]
@@ -233,10 +276,25 @@ class ActorTagger:
             yield Candidate(
                 PRIORITY["contextual"], Span(doc, start, end, label=label, kb_id=f"x-{slug(form)}", span_id="model")
             )
-        for match_id, start, _ in self.demonyms(doc):
-            state, words = doc.vocab.strings[match_id].split("|")
-            demonym = Span(doc, start, start + int(words), label="GPE", kb_id=state, span_id="demonym")
-            yield Candidate(PRIORITY["demonym"], demonym)
+        yield from self._demonyms(doc, lower)
+
+    def _demonyms(self, doc: Doc, lower: list[int]) -> Iterator[Candidate]:
+        """A demonym before a state noun, directly or after one adjective ("Russian troops", "a British
+        Parliamentary delegation"): one candidate per way it is followed by one."""
+        for start in token_positions(lower, self.demonym_ids):
+            for words, state in self.demonyms.get(doc[start].lower_, ()):
+                end = start + len(words)
+                if end >= len(doc) or _lowers(doc, start, end) != words:
+                    continue
+                for _ in range(self._state_nouns_at(doc, end)):
+                    demonym = Span(doc, start, end, label="GPE", kb_id=state, span_id="demonym")
+                    yield Candidate(PRIORITY["demonym"], demonym)
+
+    def _state_nouns_at(self, doc: Doc, i: int) -> int:
+        """In how many ways a state noun follows at token ``i``: itself one, and after an adjective."""
+        direct = doc[i].lower_ in self.state_nouns
+        after_adjective = i + 1 < len(doc) and doc[i].pos_ == "ADJ" and doc[i + 1].lower_ in self.state_nouns
+        return int(direct) + int(after_adjective)
 
     def _citation_word(self, doc: Doc, i: int, end: int) -> bool:
         """A stoplist word used as citation debris at the start of a name: "Cf. ...", "In: ...", "see ..."."""
@@ -350,34 +408,79 @@ class ActorTagger:
         person = persons.get(end)
         return person.kb_id_ if person is not None else None
 
-    def _role_matches(self, doc: Doc) -> list[tuple[int, int, int]]:
-        """Office-title matches, looked for only in windows around a title's first word: the token Matcher with
-        thousands of optional-token patterns is the entity stage's cost, and most of a text holds no title."""
-        windows: list[list[int]] = []
-        for token in doc:
-            if token.lower_ in self._role_triggers:
-                start, end = max(0, token.i - ROLE_WINDOW_BEFORE), min(len(doc), token.i + ROLE_WINDOW_AFTER)
-                if windows and start <= windows[-1][1]:
-                    windows[-1][1] = end
-                else:
-                    windows.append([start, end])
-        matches: list[tuple[int, int, int]] = []
-        for start, end in windows:
-            window = doc[start:end]
-            matches.extend((m, start + a, start + b) for m, a, b in self.roles(window))
-            for m, a, b in self.roles_of(window):
-                first = a
-                while True:  # the same title with each run of modifiers before it ("former acting President of …")
-                    matches.append((m, start + first, start + b))
-                    if first == 0 or window[first - 1].lower_ not in self.role_modifiers:
-                        break
-                    first -= 1
-        return sorted(set(matches), key=lambda m: (m[1], m[2], m[0]))
+    def _role_matches(self, doc: Doc, lower: list[int]) -> list[tuple[int, int, int]]:
+        """Office titles with their state or organisation as (match id, start, end), ordered by place: each title
+        with the owners named before it ("the Belarusian interim president") and after it ("President of Russia"),
+        only in windows around a title's first word (as when a token Matcher was run over just those windows, a
+        match never reaches outside its window)."""
+        matches: set[tuple[int, int, int]] = set()
+        for low, high in _windows(token_positions(lower, self.trigger_ids), len(doc)):
+            for i in range(low, high):
+                if lower[i] not in self.title_ids:
+                    continue
+                for title in self.titles.get(doc[i].lower_, ()):
+                    end = i + len(title.words)
+                    if end > high or _lowers(doc, i, end) != title.words:
+                        continue
+                    for owner, start in self._owners_before(doc, i, low):
+                        matches.update((key, start, end) for key in self._keys(owner, title))
+                    for owner, stop in self._owners_after(doc, end, high):
+                        for key in self._keys(owner, title):
+                            matches.update((key, first, stop) for first in self._modified_starts(doc, i, low))
+        return sorted(matches, key=lambda m: (m[1], m[2], m[0]))
+
+    def _keys(self, owner: str, title: Title) -> list[int]:
+        """The match ids of the roles of ``owner`` that ``title`` names (none if nobody ever held them)."""
+        return [self.role_keys[(owner, role)] for role in title.roles if (owner, role) in self.role_keys]
+
+    def _modified_starts(self, doc: Doc, i: int, low: int) -> Iterator[int]:
+        """Where a title at ``i`` starts with each run of modifiers before it ("former acting President ..."), not
+        before ``low``."""
+        first = i
+        yield first
+        while first > low and doc[first - 1].lower_ in self.role_modifiers:
+            first -= 1
+            yield first
+
+    def _owners_before(self, doc: Doc, i: int, low: int) -> Iterator[tuple[str, int]]:
+        """Owners named before a title at ``i`` (then a possessive, then modifiers), with where the match starts:
+        "the Belarusian president", "Ukraine’s interim president", "UN Secretary General"."""
+        for first in self._modified_starts(doc, i, low):
+            ends = [first]
+            if first > low and doc[first - 1].text in POSSESSIVE:
+                ends.append(first - 1)
+            for end in ends:
+                if end <= low:
+                    continue
+                for words, owner in self.owner_names_ending.get(doc[end - 1].text, ()):
+                    start = end - len(words)
+                    if start >= low and _texts(doc, start, end) == words:
+                        yield owner, start
+                for words, owner in self.owner_demonyms_ending.get(doc[end - 1].lower_, ()):
+                    start = end - len(words)
+                    if start >= low and _lowers(doc, start, end) == words:
+                        yield owner, start
+
+    def _owners_after(self, doc: Doc, end: int, high: int) -> Iterator[tuple[str, int]]:
+        """Owners named after a title ending at ``end`` ("President of Russia", "Minister for Foreign Affairs of
+        the Republic of Belarus"), with where the match ends, not after ``high``."""
+        if end >= high or doc[end].lower_ != "of":
+            return
+        starts = [end + 1]
+        if end + 1 < high and doc[end + 1].lower_ == "the":
+            starts.append(end + 2)
+        for start in starts:
+            if start >= high:
+                continue
+            for words, owner in self.owner_names_starting.get(doc[start].text, ()):
+                stop = start + len(words)
+                if stop <= high and _texts(doc, start, stop) == words:
+                    yield owner, stop
 
     def _role_candidates(
-        self, doc: Doc, titles: list[tuple[int, int]], persons: dict[int, Span], year: int | None
+        self, doc: Doc, lower: list[int], titles: list[tuple[int, int]], persons: dict[int, Span], year: int | None
     ) -> Iterator[Candidate]:
-        for match_id, start, end in self._role_matches(doc):
+        for match_id, start, end in self._role_matches(doc, lower):
             state, role = doc.vocab.strings[match_id].split("|")
             first = start - 1 if start > 0 and doc[start - 1].lower_ == "the" else start
             past = any(t.lower_ in PAST for t in doc[max(0, first - 1) : end])
@@ -393,18 +496,21 @@ class ActorTagger:
             if holder is not None:
                 yield Candidate(PRIORITY["role"], Span(doc, first, end, label="PERSON", kb_id=holder, span_id="role"))
 
-    def _legal_acts(self, doc: Doc, bodies: dict[int, Span]) -> Iterator[Candidate]:
+    def _legal_acts(self, doc: Doc, lower: list[int], bodies: dict[int, Span]) -> Iterator[Candidate]:
         """Numbered acts ("Security Council resolution 2166", "Resolution No. 68/39") and titled ones ("the laws
         “On Defence” and “On Martial Law”", "resolutions On Cooperation in the Agro-Industrial Complex ...")."""
-        for _, start, end in self.numbered_acts(doc):
+        nouns = token_positions(lower, self.legal_ids)
+        for start in nouns:
+            end = _numbered_act_end(doc, start)
+            if end is None:
+                continue
             noun = doc[start].lower_.rstrip("s")
             body = bodies.get(start)
             first = body.start if body is not None else start
             span = Span(doc, first, end, label="LAW", kb_id=f"x-{noun}-{slug(doc[end - 1].text)}", span_id="pattern")
             yield Candidate(PRIORITY["pattern"], span)
-        for token in doc:
-            if token.lower_ in self.legal_nouns:
-                yield from self._titles_after(doc, token.i + 1)
+        for i in nouns:
+            yield from self._titles_after(doc, i + 1)
 
     def _titles_after(self, doc: Doc, i: int) -> Iterator[Candidate]:
         while i + 2 < len(doc):
@@ -421,8 +527,10 @@ class ActorTagger:
             else:
                 while end < len(doc) and (doc[end].text[:1].isupper() or doc[end].lower_ in TITLE_SMALL_WORDS):
                     end += 1
-                while doc[end - 1].lower_ in TITLE_SMALL_WORDS:
+                while end > start + 1 and doc[end - 1].lower_ in TITLE_SMALL_WORDS:
                     end -= 1
+                if end == start + 1:  # "On" and small words only ("the law On The."): no title
+                    return
             title = doc[start:end].text
             yield Candidate(
                 PRIORITY["pattern"], Span(doc, start, end, label="LAW", kb_id=f"x-{slug(title)}", span_id="pattern")
@@ -431,11 +539,12 @@ class ActorTagger:
             while i < len(doc) and doc[i].lower_ in {",", "and", "or"}:
                 i += 1
 
-    def _first_person(self, doc: Doc) -> Iterator[Candidate]:
+    def _first_person(self, doc: Doc, lower: list[int]) -> Iterator[Candidate]:
         speaker = doc.user_data.get("speaker")
         if not speaker:
             return
-        for token in doc:
+        for i in token_positions(lower, self.first_person_ids):
+            token = doc[i]
             if token.lower_ in FIRST_PERSON and token.pos_ == "PRON":
                 span = Span(doc, token.i, token.i + 1, label="GPE", kb_id=speaker, span_id="first_person")
                 yield Candidate(PRIORITY["first_person"], span)
@@ -445,7 +554,8 @@ class ActorTagger:
 
     def __call__(self, doc: Doc) -> Doc:
         year = doc.user_data.get("year")
-        candidates = list(self._gazetteer_candidates(doc))
+        lower: list[int] = doc.to_array(LOWER).tolist()
+        candidates = list(self._gazetteer_candidates(doc, lower))
         attributes = {(c.span.start, c.span.end) for c in candidates if c.span.id_ == "attribute"}
         candidates = [c for c in candidates if c.span.id_ != "attribute"]
         known = [c.span for c in candidates if c.span.id_ in GAZETTEER_KINDS - {"demonym"}]
@@ -453,13 +563,26 @@ class ActorTagger:
         model, titles = self._model_candidates(doc, qualifiers, attributes)
         candidates += model
         persons = _longest_by(c.span for c in candidates if c.span.label_ == "PERSON")
-        candidates += self._role_candidates(doc, titles, persons, year)
+        candidates += self._role_candidates(doc, lower, titles, persons, year)
         named_bodies = [c.span for c in candidates if c.span.label_ == "ORG" and c.priority >= PRIORITY["contextual"]]
         bodies = _longest_by(named_bodies, end=True)
-        candidates += self._legal_acts(doc, bodies)
-        candidates += self._first_person(doc)
+        candidates += self._legal_acts(doc, lower, bodies)
+        candidates += self._first_person(doc, lower)
         doc.spans[SPAN_KEY] = select(promote_extended_names(candidates, ordinary_words=self.ordinary_words))
         return doc
+
+
+def _numbered_act_end(doc: Doc, i: int) -> int | None:
+    """Where a numbered act opened by the legal noun at ``i`` ends ("resolution 2166", "Resolution No. 68/39"), if
+    one does."""
+    j = i + 1
+    if j < len(doc) and doc[j].lower_ in NUMBER_SIGNS:
+        j += 1
+    if j < len(doc) and doc[j].text == ".":
+        j += 1
+    if j < len(doc) and ACT_NUMBER.search(doc[j].text):
+        return j + 1
+    return None
 
 
 def _year_of_sentence(sentence: Span) -> int | None:

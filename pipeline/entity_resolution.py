@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
+from spacy.attrs import ORTH
 from spacy.tokens import Doc, Span
 
-from pipeline.actor_tagger import SPAN_KEY, slug
+from pipeline.actor_tagger import SPAN_KEY, slug, token_positions, word_ids
 from pipeline.config import EntitiesConfig
 from pipeline.gazetteer import Gazetteer
 
@@ -42,6 +44,12 @@ def head_words(form: str) -> set[str]:
     return {words[0], core_words[-1]} if words and core_words else set(words)
 
 
+@cache
+def _head_words(form: str) -> frozenset[str]:
+    """``head_words`` once per form: the same names recur throughout a document."""
+    return frozenset(head_words(form))
+
+
 @dataclass
 class Recency:
     """The entities named so far in a document: where last named and the head words of their names."""
@@ -55,7 +63,7 @@ class Recency:
         if span.kb_id_ in self.gazetteer.entries:
             forms |= set(self.gazetteer.forms(span.kb_id_))
         known = self.last_seen.get(span.kb_id_)
-        heads = {w for form in forms for w in head_words(form)} | (set(known[3]) if known else set())
+        heads = {w for form in forms for w in _head_words(form)} | (set(known[3]) if known else set())
         self.clock += 1
         self.last_seen[span.kb_id_] = (self.clock, paragraph, span.label_, frozenset(heads))
 
@@ -87,9 +95,9 @@ def _contextual(candidates: list[str], mentioned: set[str], gazetteer: Gazetteer
     return None
 
 
-def _define_acronyms(doc: Doc, spans: list[Span], acronyms: dict[str, Binding], known: set[str]) -> None:
+def _define_acronyms(text: str, spans: list[Span], acronyms: dict[str, Binding], known: set[str]) -> None:
     by_end = {span.end_char: span for span in spans}
-    for match in ACRONYM_DEFINITION.finditer(doc.text):
+    for match in ACRONYM_DEFINITION.finditer(text):
         long_form, acronym = match.group(1), match.group(2)
         anchor = by_end.get(match.start(1) + len(long_form))
         if anchor is not None and anchor.id_ not in ("demonym", "first_person"):
@@ -98,13 +106,15 @@ def _define_acronyms(doc: Doc, spans: list[Span], acronyms: dict[str, Binding], 
             acronyms.setdefault(acronym, Binding(f"x-{slug(long_form)}", "ORG"))
 
 
-def _bare_heads(doc: Doc, spans: list[Span], heads: set[str]) -> list[Span]:
-    """Placeholders for "the Council", "our Organization": a head word after a determiner, not part of a name."""
+def _bare_heads(doc: Doc, orths: list[int], spans: list[Span], heads: frozenset[int]) -> list[Span]:
+    """Placeholders for "the Council", "our Organization": a head word (``heads``: word ids, ``orths``: the doc's
+    ``ORTH`` values) after a determiner, not part of a name."""
     taken = {i for s in spans for i in range(s.start, s.end)}
     found = []
-    for token in doc[1:]:
-        if token.text not in heads or token.i in taken or doc[token.i - 1].lower_ not in DETERMINERS:
+    for i in token_positions(orths, heads):
+        if i == 0 or i in taken or doc[i - 1].lower_ not in DETERMINERS:
             continue
+        token = doc[i]
         after = doc[token.i + 1] if token.i + 1 < len(doc) else None
         if after is not None and after.is_alpha and after.text[:1].isupper():
             continue
@@ -117,19 +127,24 @@ def _bare_heads(doc: Doc, spans: list[Span], heads: set[str]) -> list[Span]:
     return found
 
 
-def resolve_document(docs: list[Doc], *, gazetteer: Gazetteer, config: EntitiesConfig) -> None:
-    """Bind acronyms, bare surnames, shared short names and bare heads to entities of the same document."""
+def resolve_document(
+    docs: list[Doc], *, gazetteer: Gazetteer, config: EntitiesConfig, texts: list[str] | None = None
+) -> None:
+    """Bind acronyms, bare surnames, shared short names and bare heads to entities of the same document (``texts``:
+    the docs' texts, when the caller has them already)."""
     known_acronyms = {a for e in gazetteer.entries.values() for a in e.aliases}
     mentioned = _mentioned(docs, gazetteer)
-    heads = set(config.generic_heads)
+    heads = word_ids(config.generic_heads)
     acronyms: dict[str, Binding] = {}
     surnames: dict[str, Binding] = {}
     recency = Recency(gazetteer)
-    for paragraph, doc in enumerate(docs):
+    texts = [doc.text for doc in docs] if texts is None else texts
+    for paragraph, (doc, paragraph_text) in enumerate(zip(docs, texts, strict=True)):
         spans = list(doc.spans[SPAN_KEY])
-        _define_acronyms(doc, spans, acronyms, known_acronyms)
+        orths: list[int] = doc.to_array(ORTH).tolist()
+        _define_acronyms(paragraph_text, spans, acronyms, known_acronyms)
         resolved: list[Span] = []
-        for span in sorted([*spans, *_bare_heads(doc, spans, heads)], key=lambda s: s.start):
+        for span in sorted([*spans, *_bare_heads(doc, orths, spans, heads)], key=lambda s: s.start):
             text, bound, kind = span.text, None, span.id_
             if span.id_ == "head":
                 bound = recency.latest_with(text, paragraph)
@@ -150,11 +165,9 @@ def resolve_document(docs: list[Doc], *, gazetteer: Gazetteer, config: EntitiesC
                 recency.see(span, paragraph)
             resolved.append(span)
         taken = {i for s in resolved for i in range(s.start, s.end)}
-        for token in doc:
-            if token.text in acronyms and token.i not in taken:
-                bound = acronyms[token.text]
-                span = Span(
-                    doc, token.i, token.i + 1, label=bound.label, kb_id=bound.entity_id, span_id="defined_acronym"
-                )
+        for i in token_positions(orths, word_ids(acronyms)):
+            if i not in taken:
+                bound = acronyms[doc[i].text]
+                span = Span(doc, i, i + 1, label=bound.label, kb_id=bound.entity_id, span_id="defined_acronym")
                 resolved.append(span)
         doc.spans[SPAN_KEY] = sorted(resolved, key=lambda s: s.start)

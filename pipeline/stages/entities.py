@@ -63,9 +63,9 @@ def speaker_states(paragraphs: list[str], gazetteer: Gazetteer, default: str | N
 def mention_table(doc_id: str, docs: list[Doc]) -> pd.DataFrame:
     """One row per resolved mention, located in its sentence (offsets relative to the sentence text)."""
     rows = []
+    spans = {id(doc): list(doc.spans[SPAN_KEY]) for doc in docs}
     for sentence in iter_sentences(docs):
-        doc = sentence.doc
-        for span in doc.spans[SPAN_KEY]:
+        for span in spans[id(sentence.doc)]:
             if span.start < sentence.span.start or span.end > sentence.span.end:
                 continue
             start = span.start_char - sentence.span.start_char
@@ -92,14 +92,15 @@ def extract_mentions(
     docs: list[Doc], *, doc_id: str, year: int | None, country: str | None, tagger: ActorTagger, gazetteer: Gazetteer
 ) -> pd.DataFrame:
     """Tag every paragraph and note of one document, resolve within the document, return its mentions."""
-    body = [doc for doc in docs if doc.user_data["zone"] == "body"]
-    speakers = speaker_states([doc.text for doc in body], gazetteer, gazetteer.state_for_code(country))
-    for doc, speaker in zip(body, speakers, strict=True):
+    texts = [doc.text for doc in docs]
+    body = [(doc, text) for doc, text in zip(docs, texts, strict=True) if doc.user_data["zone"] == "body"]
+    speakers = speaker_states([text for _, text in body], gazetteer, gazetteer.state_for_code(country))
+    for (doc, _), speaker in zip(body, speakers, strict=True):
         doc.user_data["speaker"] = speaker
     for doc in docs:
         doc.user_data["year"] = year
         tagger(doc)
-    resolve_document(docs, gazetteer=gazetteer, config=tagger.config)
+    resolve_document(docs, gazetteer=gazetteer, config=tagger.config, texts=texts)
     return mention_table(doc_id, docs)
 
 

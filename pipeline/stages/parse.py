@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pandas as pd
+import srsly
+from spacy.attrs import IS_SPACE
 from spacy.tokens import Doc, DocBin, Span
 
 from pipeline.config import ParseConfig
@@ -76,11 +78,13 @@ class Sentence:
 
 
 def iter_sentences(docs: list[Doc]) -> Iterator[Sentence]:
-    """Sentences of one document's docs in order, numbered as in the ``sentences`` artifact."""
+    """Sentences of one document's docs in order, numbered as in the ``sentences`` artifact (a sentence of
+    whitespace only is none: its text is not built to see that)."""
     sentence_id = 0
     for doc in docs:
+        space = doc.to_array(IS_SPACE)
         for sent in doc.sents:
-            if not sent.text.strip():
+            if space[sent.start : sent.end].all():
                 continue
             yield Sentence(sentence_id, doc.user_data["zone"], doc.user_data["index"], doc, sent)
             sentence_id += 1
@@ -127,5 +131,15 @@ def sentence_table(doc_id: str, docs: list[Doc], paragraphs: pd.DataFrame, footn
 
 
 def load_docs(data: bytes, vocab: object) -> list[Doc]:
-    """Docs of one document back from its DocBin bytes, in the order they were written."""
-    return list(DocBin(store_user_data=True).from_bytes(data).get_docs(vocab))  # type: ignore[arg-type]
+    """Docs of one document back from its DocBin bytes, in the order they were written. Their user data is
+    unpacked here with one unpacker, as ``DocBin.get_docs`` would: srsly looks up its msgpack extensions again for
+    every doc it unpacks, which took most of the reading time."""
+    doc_bin = DocBin(store_user_data=True).from_bytes(data)
+    user_data, doc_bin.user_data = doc_bin.user_data, []
+    docs = list(doc_bin.get_docs(vocab))  # type: ignore[arg-type]
+    unpacker = srsly.msgpack.Unpacker(raw=False, use_list=False)
+    for doc, packed in zip(docs, user_data, strict=False):  # as get_docs: docs past the user data get none
+        if packed is not None:
+            unpacker.feed(packed)
+            doc.user_data.update(unpacker.unpack())
+    return docs

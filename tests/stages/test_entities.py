@@ -187,6 +187,8 @@ def test_titled_and_numbered_legal_acts_are_laws(mentions_of):
         ("On Martial Law", "x-on-martial-law"),
         ("Security Council resolution 2166", "x-resolution-2166"),
     ]
+    ended = mentions_of("They cited the law On The. Then the law On Refugees and Asylum passed.")
+    assert found(ended[ended["label"] == "LAW"]) == [("On Refugees and Asylum", "x-on-refugees-and-asylum")]
 
 
 def test_body_named_through_its_owner_is_the_gazetteer_body(mentions_of):
