@@ -22,8 +22,8 @@ ARGS := --texts $(TEXTS) --out $(OUT) --configs $(CONFIGS) --executor $(EXECUTOR
 COMMON_CODE := $(addprefix pipeline/,__init__.py artifacts.py config.py errors.py schemas.py stagecode.py runner.py steps.py)
 INGEST_CODE := $(addprefix pipeline/,stages/ingest.py textclean.py sources.py)
 PARSE_CODE := $(addprefix pipeline/,stages/parse.py nlp.py)
-ENTITIES_CODE := $(addprefix pipeline/,stages/entities.py actor_tagger.py entity_resolution.py gazetteer.py nlp.py)
-STANCE_CODE := $(addprefix pipeline/,stages/stance.py stages/entities.py gazetteer.py stance_rules.py stance_learned.py stance_features.py embeddings.py nlp.py)
+ENTITIES_CODE := $(addprefix pipeline/,stages/entities.py stages/parse.py actor_tagger.py entity_resolution.py gazetteer.py nlp.py)
+STANCE_CODE := $(addprefix pipeline/,stages/stance.py stages/entities.py stages/parse.py gazetteer.py stance_rules.py stance_learned.py stance_features.py embeddings.py nlp.py)
 NETWORK_CODE := $(addprefix pipeline/,stages/network.py)
 REPORT_CODE := $(addprefix pipeline/,stages/report.py figures.py)
 

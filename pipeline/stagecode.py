@@ -27,10 +27,18 @@ COMMON = (
 STAGE_CODE: dict[str, tuple[str, ...]] = {
     "ingest": ("stages/ingest.py", "textclean.py", "sources.py"),
     "parse": ("stages/parse.py", "nlp.py"),
-    "entities": ("stages/entities.py", "actor_tagger.py", "entity_resolution.py", "gazetteer.py", "nlp.py"),
+    "entities": (
+        "stages/entities.py",
+        "stages/parse.py",
+        "actor_tagger.py",
+        "entity_resolution.py",
+        "gazetteer.py",
+        "nlp.py",
+    ),
     "stance": (
         "stages/stance.py",
         "stages/entities.py",
+        "stages/parse.py",
         "gazetteer.py",
         "stance_rules.py",
         "stance_learned.py",
