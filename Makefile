@@ -23,7 +23,7 @@ COMMON_CODE := $(addprefix pipeline/,__init__.py artifacts.py config.py errors.p
 INGEST_CODE := $(addprefix pipeline/,stages/ingest.py textclean.py sources.py)
 PARSE_CODE := $(addprefix pipeline/,stages/parse.py nlp.py)
 ENTITIES_CODE := $(addprefix pipeline/,stages/entities.py stages/parse.py actor_tagger.py entity_resolution.py gazetteer.py nlp.py)
-STANCE_CODE := $(addprefix pipeline/,stages/stance.py stages/entities.py stages/parse.py gazetteer.py stance_rules.py stance_learned.py stance_features.py embeddings.py nlp.py)
+STANCE_CODE := $(addprefix pipeline/,stages/stance.py stages/entities.py stages/parse.py gazetteer.py stance_rules.py stance_learned.py stance_features.py stance_summary.py embeddings.py nlp.py)
 NETWORK_CODE := $(addprefix pipeline/,stages/network.py)
 REPORT_CODE := $(addprefix pipeline/,stages/report.py figures.py)
 

@@ -199,6 +199,14 @@ def read_partition(layout: Layout, name: str, doc_id: str) -> pd.DataFrame:
     return read_table(layout.partition(name, doc_id), name=name)
 
 
+def row_count(path: Path) -> int:
+    """The number of rows of a file artifact (or one partition), from its footer; 0 when unreadable."""
+    try:
+        return int(pq.read_metadata(path).num_rows)
+    except (OSError, pa.ArrowInvalid):
+        return 0
+
+
 def fingerprint(*parts: object) -> str:
     """A short hash of what a partition depends on: stage, code, config and upstream fingerprints."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]

@@ -43,6 +43,7 @@ STAGE_CODE: dict[str, tuple[str, ...]] = {
         "stance_rules.py",
         "stance_learned.py",
         "stance_features.py",
+        "stance_summary.py",
         "embeddings.py",
         "nlp.py",
     ),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from spacy.tokens import Span, Token
+from typing import TYPE_CHECKING
 
 from pipeline.config import StanceConfig, TargetConfig, read_yaml
 from pipeline.errors import ConfigError
 from pipeline.gazetteer import Gazetteer
+
+if TYPE_CHECKING:  # for annotations only: loading the lexicon needs no spaCy
+    from spacy.tokens import Span, Token
 
 CATEGORIES = ("wrongdoing", "opposition", "support", "positive_quality", "negative_quality", "victim_goods")
 AGENT_DEPS = {"nsubj", "poss", "compound", "amod", "nmod", "agent", "csubj"}

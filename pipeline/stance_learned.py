@@ -11,12 +11,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from pipeline.embeddings import COLUMNS as EMBEDDING_COLUMNS
 from pipeline.stance_features import PLACEHOLDERS, SIGNAL_NAMES, TARGET_PREFIX
@@ -89,7 +90,30 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return self.pipeline_.predict_proba(X)
+        classifier = self.pipeline_.named_steps["classifier"]
+        return classifier.predict_proba(self._design_matrix(X))
+
+    def _design_matrix(self, X: pd.DataFrame) -> Any:
+        """What the fitted column transformer makes of ``X``: each part transformed and weighted, then stacked, as
+        ``ColumnTransformer.transform`` does, without its bookkeeping for each of the 1,152 embedding columns (which
+        cost more than the prediction itself). The passthrough part is the columns' values as they are."""
+        transformer = self.pipeline_.named_steps["features"]
+        weights = transformer.transformer_weights or {}
+        parts = []
+        for name, part, columns in transformer.transformers_:
+            if isinstance(part, str):  # the remainder: 'drop' in this model
+                if part != "drop":
+                    return transformer.transform(X)
+                continue
+            if isinstance(part, FunctionTransformer) and part.func is None:
+                values = X[columns].to_numpy()
+            else:
+                values = part.transform(X[columns])
+            weight = weights.get(name)
+            parts.append(values if weight is None else values * weight)
+        if transformer.sparse_output_:
+            return sparse.hstack(parts).tocsr()
+        return np.hstack([p.toarray() if sparse.issparse(p) else p for p in parts])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return self.pipeline_.predict(X)
@@ -108,10 +132,10 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
                 out.append([])
                 continue
             weights = coefs[classes.index(label)] if coefs.shape[0] > 1 else coefs[0]
-            vector = matrix.getrow(row)
-            contributions = sorted(
-                ((vector.data[k] * weights[i], names[i]) for k, i in enumerate(vector.indices)), reverse=True
-            )
+            begin, end = matrix.indptr[row], matrix.indptr[row + 1]  # the row's entries, without a row copy
+            indices = matrix.indices[begin:end]
+            values = matrix.data[begin:end] * weights[indices]
+            contributions = sorted(zip(values.tolist(), names[indices].tolist(), strict=True), reverse=True)
             informative = [
                 name
                 for value, name in contributions

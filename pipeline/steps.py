@@ -6,9 +6,10 @@ Per-document work functions take one picklable tuple so they run the same in thi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -18,6 +19,7 @@ from pipeline.artifacts import (
     is_current,
     read_partition,
     remove_stale_partitions,
+    row_count,
     sha256_file,
     write_table,
 )
@@ -38,6 +40,7 @@ from pipeline.stagecode import stage_code_version
 from pipeline.stages.ingest import ingest_text
 
 INGEST_TABLES = ("documents", "sections", "paragraphs", "footnotes")
+T = TypeVar("T")
 
 
 def _ingest_one(item: tuple[str, str, str, str, dict[str, str]]) -> Outcome:
@@ -225,6 +228,13 @@ def _document_context(layout: Layout) -> dict[str, tuple[int | None, str | None]
     }
 
 
+def _spread_by_cost(items: list[T], costs: list[int], n: int) -> list[T]:
+    """``items`` reordered so that cutting them into ``n`` contiguous chunks of near-equal count, as ``plan_chunks``
+    does, deals them out costliest first in turn: no chunk (worker) is left with all the big documents."""
+    ranked = sorted(range(len(items)), key=lambda k: -costs[k])
+    return [items[k] for chunk in range(n) for k in ranked[chunk::n]]
+
+
 def _run_per_document(
     run: StageRun,
     work: Any,
@@ -300,9 +310,9 @@ class StanceContext:
     chash: str
 
 
-def _stance_context(configs: Path) -> StanceContext:
-    import joblib
-
+def _stance_context(configs: Path, *, load_model: bool = True) -> StanceContext:
+    """Config, gazetteer, lexicon and model of the stance stage, checked. Without ``load_model`` the model file is
+    only checked to exist: the process coordinating the workers then loads neither scikit-learn nor the encoder."""
     from pipeline.errors import ConfigError, ModelError
     from pipeline.gazetteer import load_gazetteer
     from pipeline.stance_features import load_lexicon
@@ -319,16 +329,26 @@ def _stance_context(configs: Path) -> StanceContext:
             )
     lexicon = load_lexicon(Path(config.lexicon))
     model_path = Path(config.model_path)
-    bundle = None
-    if config.method == "learned":
-        if not model_path.exists():
-            raise ModelError(f"{model_path}: stance model missing; run `make train-stance` (or set method: rules)")
-        bundle = joblib.load(model_path)
-    files = [Path(config.lexicon), Path(entities_config.gazetteer)] + ([model_path] if bundle is not None else [])
-    return StanceContext(config, gazetteer, lexicon, bundle, config_hash(config, *files))
+    if config.method == "learned" and not model_path.exists():
+        raise ModelError(f"{model_path}: stance model missing; run `make train-stance` (or set method: rules)")
+    learned = [model_path] if config.method == "learned" else []
+    files = [Path(config.lexicon), Path(entities_config.gazetteer), *learned]
+    context = StanceContext(config, gazetteer, lexicon, None, config_hash(config, *files))
+    return _with_model(context) if load_model else context
 
 
-def _stance_chunk(item: tuple[list[tuple[str, str]], str, str]) -> list[Outcome]:
+def _with_model(context: StanceContext) -> StanceContext:
+    """``context`` with the trained model loaded (none for the rules method)."""
+    if context.bundle is not None or context.config.method != "learned":
+        return context
+    import joblib
+
+    return replace(context, bundle=joblib.load(Path(context.config.model_path)))
+
+
+def _stance_chunk(item: tuple[list[tuple[str, str]], str, str], context: StanceContext | None = None) -> list[Outcome]:
+    """Judge a chunk of documents; ``context`` is the stage's context as the coordinating process read it (the
+    model aside), so that each worker does not read the gazetteer and lexicon again."""
     from pipeline.embeddings import with_embeddings
     from pipeline.nlp import load_vocab_model
     from pipeline.stages.parse import load_docs
@@ -336,7 +356,7 @@ def _stance_chunk(item: tuple[list[tuple[str, str]], str, str]) -> list[Outcome]
 
     docs, out, configs = item
     layout = Layout(Path(out))
-    context = _stance_context(Path(configs))
+    context = _stance_context(Path(configs)) if context is None else _with_model(context)
     nlp = load_vocab_model(load_stage_config("parse", Path(configs)).model)
     outcomes = []
     for done, (doc_id, print_) in enumerate(docs, start=1):
@@ -360,10 +380,10 @@ def _stance_chunk(item: tuple[list[tuple[str, str]], str, str]) -> list[Outcome]
 def run_stance(layout: Layout, configs: Path, executor: Executor) -> StageRun:
     """Judge every body sentence for every target; rebuild the section and document summaries."""
     from pipeline.artifacts import read_table
-    from pipeline.stages.stance import by_document, by_section
+    from pipeline.stance_summary import by_document, by_section
 
     run = StageRun("stance")
-    context = _stance_context(configs)
+    context = _stance_context(configs, load_model=False)
     doc_ids = layout.partition_ids("mentions")
     stale = []
     for doc_id in doc_ids:
@@ -373,7 +393,11 @@ def run_stance(layout: Layout, configs: Path, executor: Executor) -> StageRun:
             run.outcomes.append(Outcome(doc_id, doc_id, "current"))
         else:
             stale.append((doc_id, print_))
-    _run_per_document(run, _stance_chunk, stale, layout, configs, executor, output="stance", doc_ids=doc_ids)
+    # a document's cost grows with its actor mentions (the encoder reads every sentence that mentions a target)
+    costs = [row_count(layout.partition("mentions", doc_id)) for doc_id, _ in stale]
+    stale = _spread_by_cost(stale, costs, len(plan_chunks(stale, executor)))
+    work = partial(_stance_chunk, context=context)
+    _run_per_document(run, work, stale, layout, configs, executor, output="stance", doc_ids=doc_ids)
     stance = read_table(layout.table("stance"), name="stance")
     sections = read_table(layout.table("sections"), name="sections")
     documents = read_table(layout.table("documents"), name="documents")

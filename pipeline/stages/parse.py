@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
-import srsly
 from spacy.attrs import IS_SPACE
 from spacy.tokens import Doc, DocBin, Span
 
@@ -131,15 +132,26 @@ def sentence_table(doc_id: str, docs: list[Doc], paragraphs: pd.DataFrame, footn
 
 
 def load_docs(data: bytes, vocab: object) -> list[Doc]:
-    """Docs of one document back from its DocBin bytes, in the order they were written. Their user data is
-    unpacked here with one unpacker, as ``DocBin.get_docs`` would: srsly looks up its msgpack extensions again for
-    every doc it unpacks, which took most of the reading time."""
+    """Docs of one document back from its DocBin bytes, in the order they were written."""
     doc_bin = DocBin(store_user_data=True).from_bytes(data)
+    # DocBin would unpack each doc's user data with srsly.msgpack_loads, which looks up the registered msgpack
+    # decoders (a scan of the installed packages' entry points) for every doc: most of the time of reading a
+    # document back. The same unpacking, with the decoders looked up once per document.
     user_data, doc_bin.user_data = doc_bin.user_data, []
     docs = list(doc_bin.get_docs(vocab))  # type: ignore[arg-type]
-    unpacker = srsly.msgpack.Unpacker(raw=False, use_list=False)
-    for doc, packed in zip(docs, user_data, strict=False):  # as get_docs: docs past the user data get none
+    unpack = _user_data_unpacker()
+    for doc, packed in zip(docs, user_data, strict=False):
         if packed is not None:
-            unpacker.feed(packed)
-            doc.user_data.update(unpacker.unpack())
+            doc.user_data.update(unpack(packed))
     return docs
+
+
+def _user_data_unpacker() -> Callable[[bytes], Any]:
+    """``srsly.msgpack_loads(packed, use_list=False)`` with the registered decoders looked up once."""
+    import srsly.msgpack
+
+    hook = None
+    for decoder in srsly.msgpack.msgpack_decoders.get_all().values():
+        hook = functools.partial(decoder, chain=hook)
+    # an explicit object_pairs_hook (None, the default) tells srsly not to look the decoders up again
+    return functools.partial(srsly.msgpack.loads, raw=False, use_list=False, object_hook=hook, object_pairs_hook=None)

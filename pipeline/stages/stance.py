@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,6 +42,7 @@ def analyse(
     """One row per sentence and target: whether it is mentioned, the marked text, rule signals and rule verdict."""
     rows = []
     for item in items:
+        sentence = item.span.text.strip()  # a span rebuilds its text from its tokens on every access
         for target in config.targets:
             view = read_target(item.span, item.actors, target, config, gazetteer, lexicon, config.targets)
             verdict = judge(view, threshold=config.threshold, gazetteer=gazetteer, holders=config.holders)
@@ -54,7 +54,7 @@ def analyse(
                     "section_title": item.section_title,
                     "target": target.name,
                     "mentioned": view.mentioned,
-                    "sentence": item.span.text.strip(),
+                    "sentence": sentence,
                     "text": marked_text(item.span, item.actors, view, gazetteer, config.targets),
                     **signals(view),
                     "rule_label": verdict.label,
@@ -81,33 +81,41 @@ def predict(features: pd.DataFrame, *, method: str, bundle: StanceBundle | None)
         out["evidence"] = features["rule_evidence"]
         out["method"] = "rules"
         return out
-    out["label"] = "none"
-    out["score"] = 0.0
-    out["confidence"] = 1.0
-    out["holder"] = None
-    out["evidence"] = [[] for _ in range(len(out))]
-    out["method"] = "learned"
-    mentioned = features[features["mentioned"]]
+    n = len(features)
+    labels: list[str] = ["none"] * n
+    scores, confidences = np.zeros(n), np.ones(n)
+    holders: list[str | None] = [None] * n
+    evidence: list[list[str]] = [[] for _ in range(n)]
+    methods: list[str] = ["learned"] * n
+    mask = features["mentioned"].to_numpy(dtype=bool)
+    positions = np.flatnonzero(mask)  # of the mentioned rows among all rows
+    mentioned = features[mask].reset_index(drop=True)
     for (doc_id, section), group in mentioned.groupby(["doc_id", "section_index"], dropna=False, sort=True):
         section_index = None if pd.isna(section) else int(section)
         model, method_name = bundle.model_for(str(doc_id), section_index)
         proba = model.predict_proba(group)
         classes = list(model.classes_)
-        labels = [classes[k] for k in proba.argmax(axis=1)]
-        pro = proba[:, classes.index("pro")] if "pro" in classes else 0.0
-        anti = proba[:, classes.index("anti")] if "anti" in classes else 0.0
-        words = model.evidence(group, labels)
-        for k, index in enumerate(group.index):
-            label = labels[k]
-            out.at[index, "label"] = label
-            out.at[index, "score"] = round(float(np.atleast_1d(pro)[k] - np.atleast_1d(anti)[k]), 4)
-            out.at[index, "confidence"] = round(float(proba[k].max()), 4)
-            rule_cues = list(features.at[index, "rule_evidence"])
-            out.at[index, "evidence"] = [*words[k], *rule_cues][:5]
+        predicted = [classes[k] for k in proba.argmax(axis=1)]
+        pro = proba[:, classes.index("pro")] if "pro" in classes else np.zeros(len(group))
+        anti = proba[:, classes.index("anti")] if "anti" in classes else np.zeros(len(group))
+        words = model.evidence(group, predicted)
+        rows = positions[group.index.to_numpy()]
+        scores[rows] = [round(float(value), 4) for value in pro - anti]
+        confidences[rows] = [round(float(value), 4) for value in proba.max(axis=1)]
+        rule_labels, rule_holders = group["rule_label"].tolist(), group["rule_holder"].tolist()
+        for k, (row, label, cues) in enumerate(zip(rows, predicted, group["rule_evidence"], strict=True)):
+            labels[row] = label
+            evidence[row] = [*words[k], *cues][:5]
             if label in ("pro", "anti"):
-                rule_holder = features.at[index, "rule_holder"]
-                out.at[index, "holder"] = rule_holder if features.at[index, "rule_label"] == label else "author"
-            out.at[index, "method"] = method_name
+                holders[row] = rule_holders[k] if rule_labels[k] == label else "author"
+            methods[row] = method_name
+    out = pd.DataFrame(index=features.index)
+    out["label"] = labels
+    out["score"] = scores
+    out["confidence"] = confidences
+    out["holder"] = pd.Series(holders, index=features.index, dtype=object)
+    out["evidence"] = pd.Series(evidence, index=features.index, dtype=object)
+    out["method"] = methods
     return out
 
 
@@ -167,78 +175,3 @@ def stance_table(features: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFr
     table["text"] = features["sentence"]
     table["holder"] = table["holder"].where(table["label"].isin(["pro", "anti"]), None)
     return table.sort_values(["doc_id", "sentence_id", "target"], kind="stable").reset_index(drop=True)
-
-
-def bootstrap_ci(scores: np.ndarray, *, samples: int, rng: np.random.Generator) -> tuple[float, float]:
-    """95% percentile interval of the mean by resampling sentences with replacement."""
-    if len(scores) == 0:
-        return float("nan"), float("nan")
-    if len(scores) == 1:
-        return float(scores[0]), float(scores[0])
-    draws = rng.choice(scores, size=(samples, len(scores)), replace=True).mean(axis=1)
-    low, high = np.percentile(draws, [2.5, 97.5])
-    return round(float(low), 4), round(float(high), 4)
-
-
-def _summary(group: pd.DataFrame, *, samples: int, rng: np.random.Generator) -> dict[str, Any]:
-    mentioned = group[group["label"] != "none"]
-    scores = mentioned["score"].to_numpy(dtype=float)
-    low, high = bootstrap_ci(scores, samples=samples, rng=rng)
-    return {
-        "n": len(mentioned),
-        "n_pro": int((mentioned["label"] == "pro").sum()),
-        "n_anti": int((mentioned["label"] == "anti").sum()),
-        "n_neutral": int((mentioned["label"] == "neutral").sum()),
-        "mean_score": round(float(scores.mean()), 4) if len(scores) else float("nan"),
-        "ci_low": low,
-        "ci_high": high,
-    }
-
-
-def by_section(stance: pd.DataFrame, sections: pd.DataFrame, *, samples: int, seed: int) -> pd.DataFrame:
-    """Per section and target: counts per label, mean score, bootstrap 95% interval, and the sentences behind it."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    targets = sorted(stance["target"].unique())
-    groups = {key: group for key, group in stance.groupby(["doc_id", "section_index", "target"], sort=False)}
-    empty = stance.iloc[0:0]
-    for section in sections.sort_values(["doc_id", "section_index"]).itertuples():
-        for target in targets:
-            group = groups.get((section.doc_id, section.section_index, target), empty)
-            summary = _summary(group, samples=samples, rng=rng)
-            ids = group.loc[group["label"] != "none", "sentence_id"].astype(int).tolist()
-            rows.append(
-                {
-                    "doc_id": section.doc_id,
-                    "section_index": int(section.section_index),
-                    "section_title": section.section_title,
-                    "target": target,
-                    **summary,
-                    "sentence_ids": ids,
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def by_document(stance: pd.DataFrame, documents: pd.DataFrame, *, samples: int, seed: int) -> pd.DataFrame:
-    """Per document and target: the same summary, with title and year for comparing documents."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    targets = sorted(stance["target"].unique())
-    groups = {key: group for key, group in stance.groupby(["doc_id", "target"], sort=False)}
-    empty = stance.iloc[0:0]
-    for document in documents.sort_values("doc_id").itertuples():
-        for target in targets:
-            group = groups.get((document.doc_id, target), empty)
-            rows.append(
-                {
-                    "doc_id": document.doc_id,
-                    "title": document.title,
-                    "year": document.year,
-                    "target": target,
-                    **_summary(group, samples=samples, rng=rng),
-                }
-            )
-    frame = pd.DataFrame(rows)
-    frame["year"] = frame["year"].astype("Int64")
-    return frame

@@ -122,6 +122,16 @@ def test_a_new_target_is_a_config_change(tmp_path):
     assert (belarus["label"] != "none").sum() > 50, "the chapter is about Belarus"
 
 
+def test_workers_get_the_costliest_documents_in_turn():
+    from pipeline.runner import chunks
+    from pipeline.steps import _spread_by_cost
+
+    costs = {"a": 9, "b": 8, "c": 1, "d": 1, "e": 7}
+    order = _spread_by_cost(list(costs), list(costs.values()), 2)
+    assert [sorted(chunk) for chunk in chunks(order, 2)] == [["a", "d", "e"], ["b", "c"]], "not a, b, e together"
+    assert _spread_by_cost(list(costs), list(costs.values()), 1) == ["a", "b", "e", "c", "d"]
+
+
 def test_unknown_target_entity_is_one_clear_error(tmp_path, chapter_run):
     configs = tmp_path / "configs"
     shutil.copytree(CONFIGS, configs)
