@@ -71,9 +71,13 @@ def _inference_model() -> Any:
         )
 
 
-def encode(texts: list[str], spans: list[list[tuple[int, int]]], *, batch_size: int = 64) -> np.ndarray:
+def encode(texts: list[str], spans: list[list[tuple[int, int]]], *, batch_size: int = 1) -> np.ndarray:
     """Per text: the unit-length mean of its token vectors (the model's sentence embedding) and the unit-length mean
-    of the token vectors inside ``spans`` (the target as the sentence puts it; the sentence vector if none)."""
+    of the token vectors inside ``spans`` (the target as the sentence puts it; the sentence vector if none).
+
+    One text per forward pass by default: the int8 layers scale their input by the largest value in the whole batch,
+    so in a batch of several a sentence's vector would depend on its companions (up to 0.06 apart; 37 of 1,059 dev
+    labels changed with the grouping). Alone it is the same wherever the sentence occurs, at about a third more time."""
     import torch
 
     out = np.zeros((len(texts), 2, DIMENSIONS), dtype=np.float32)

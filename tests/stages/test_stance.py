@@ -230,5 +230,8 @@ def test_sentence_vectors_are_the_encoders_and_target_vectors_differ_by_target()
     agreement = (vectors[:, 0] * reference).sum(axis=1)
     assert (agreement > 0.9).all(), "mean pooling as sentence-transformers does it (int8 linear layers here)"
     assert np.array_equal(vectors, encode(texts, spans)), "deterministic"
+    crowd = ["Sanctions, pressure and threats against the target continued for many months, " * 6, *texts]
+    alone = np.vstack([encode([t], [s]) for t, s in zip(texts, spans, strict=True)])
+    assert np.array_equal(encode(crowd, [[], *spans])[1:], alone), "a sentence's vector does not depend on its company"
     assert float(vectors[0, 1] @ vectors[1, 1]) < 0.99, "the attacker's and the victim's tokens read differently"
     assert np.allclose(np.linalg.norm(vectors, axis=2), 1.0, atol=1e-5)
