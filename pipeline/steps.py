@@ -351,8 +351,9 @@ def _stance_chunk(item: tuple[list[tuple[str, str]], str, str], context: StanceC
     model aside), so that each worker does not read the gazetteer and lexicon again."""
     from pipeline.embeddings import with_embeddings
     from pipeline.nlp import load_vocab_model
+    from pipeline.stages.entities import mark_speakers
     from pipeline.stages.parse import load_docs
-    from pipeline.stages.stance import analyse, items_from_docs, mark_speakers, predict, stance_table
+    from pipeline.stages.stance import analyse, items_from_docs, predict, stance_table
 
     docs, out, configs = item
     layout = Layout(Path(out))

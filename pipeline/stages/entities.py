@@ -60,6 +60,18 @@ def speaker_states(paragraphs: list[str], gazetteer: Gazetteer, default: str | N
     return states
 
 
+def mark_speakers(
+    docs: list[Doc], gazetteer: Gazetteer, country: str | None, *, texts: list[str] | None = None
+) -> None:
+    """Record on each body paragraph the state whose representative speaks it (``speaker_states``; ``texts``: the
+    docs' texts, when the caller has them already)."""
+    texts = [doc.text for doc in docs] if texts is None else texts
+    body = [(doc, text) for doc, text in zip(docs, texts, strict=True) if doc.user_data["zone"] == "body"]
+    speakers = speaker_states([text for _, text in body], gazetteer, gazetteer.state_for_code(country))
+    for (doc, _), speaker in zip(body, speakers, strict=True):
+        doc.user_data["speaker"] = speaker
+
+
 def mention_table(doc_id: str, docs: list[Doc]) -> pd.DataFrame:
     """One row per resolved mention, located in its sentence (offsets relative to the sentence text)."""
     rows = []
@@ -93,10 +105,7 @@ def extract_mentions(
 ) -> pd.DataFrame:
     """Tag every paragraph and note of one document, resolve within the document, return its mentions."""
     texts = [doc.text for doc in docs]
-    body = [(doc, text) for doc, text in zip(docs, texts, strict=True) if doc.user_data["zone"] == "body"]
-    speakers = speaker_states([text for _, text in body], gazetteer, gazetteer.state_for_code(country))
-    for (doc, _), speaker in zip(body, speakers, strict=True):
-        doc.user_data["speaker"] = speaker
+    mark_speakers(docs, gazetteer, country, texts=texts)
     for doc in docs:
         doc.user_data["year"] = year
         tagger(doc)

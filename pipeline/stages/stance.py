@@ -15,7 +15,6 @@ from spacy.tokens import Doc, Span
 
 from pipeline.config import StanceConfig
 from pipeline.gazetteer import Gazetteer
-from pipeline.stages.entities import speaker_states
 from pipeline.stages.parse import iter_sentences
 from pipeline.stance_features import SIGNAL_NAMES, Lexicon, marked_text, read_target, signals
 from pipeline.stance_learned import StanceBundle
@@ -117,14 +116,6 @@ def predict(features: pd.DataFrame, *, method: str, bundle: StanceBundle | None)
     out["evidence"] = pd.Series(evidence, index=features.index, dtype=object)
     out["method"] = methods
     return out
-
-
-def mark_speakers(docs: list[Doc], gazetteer: Gazetteer, country: str | None) -> None:
-    """Record on each body paragraph the state whose representative speaks it, as the entities stage decides."""
-    body = [doc for doc in docs if doc.user_data["zone"] == "body"]
-    speakers = speaker_states([doc.text for doc in body], gazetteer, gazetteer.state_for_code(country))
-    for doc, speaker in zip(body, speakers, strict=True):
-        doc.user_data["speaker"] = speaker
 
 
 def items_from_docs(

@@ -180,7 +180,7 @@ def test_grammatical_role_tells_aggressor_from_victim(analysed):
 
 
 def test_speaker_is_target_follows_the_transcript_speaker(nlp):
-    from pipeline.stages.stance import mark_speakers
+    from pipeline.stages.entities import mark_speakers
 
     config = load_stage_config("stance", CONFIGS)
     entities_config = load_stage_config("entities", CONFIGS)
