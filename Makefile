@@ -14,6 +14,8 @@ LABELS ?= $(wildcard data/labels/stance_*.tsv)
 VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
+# the sentence encoder the stance stage runs, exported from the installed model (pipeline/encoder_build.py)
+ENCODER := $(VENV)/share/osce-stance-pipeline/all-MiniLM-L6-v2.int8.onnx
 STAMPS := $(OUT)/.stamps
 RUN := $(PY) -m pipeline
 ARGS := --texts $(TEXTS) --out $(OUT) --configs $(CONFIGS) --executor $(EXECUTOR) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
@@ -38,12 +40,15 @@ help: ## List the targets with what they do
 
 all: $(OUT)/report.html ## Create .venv if needed and run every stage on TEXTS into OUT
 
-venv: $(VENV_STAMP) ## Create .venv and install the pinned dependencies (spaCy model included)
+venv: $(VENV_STAMP) $(ENCODER) ## Create .venv, install the pinned dependencies (spaCy model included), build the encoder
 
 $(VENV_STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
+
+$(ENCODER): $(VENV_STAMP) pipeline/encoder_build.py
+	$(PY) -m pipeline.encoder_build
 
 ingest: $(STAMPS)/ingest ## Texts -> documents, sections, paragraphs, footnotes
 $(STAMPS)/ingest: $(VENV_STAMP) $(SOURCES) $(TEXTS) $(CONFIGS)/ingest.yaml $(COMMON_CODE) $(INGEST_CODE)
@@ -61,7 +66,7 @@ $(STAMPS)/entities: $(STAMPS)/parse $(CONFIGS)/entities.yaml $(CONFIGS)/gazettee
 	@touch $@
 
 stance: $(STAMPS)/stance ## Sentences + mentions -> stance, stance_by_section, stance_by_document
-$(STAMPS)/stance: $(STAMPS)/entities $(CONFIGS)/stance.yaml $(CONFIGS)/stance_lexicon.yaml $(STANCE_MODEL) $(COMMON_CODE) $(STANCE_CODE)
+$(STAMPS)/stance: $(STAMPS)/entities $(ENCODER) $(CONFIGS)/stance.yaml $(CONFIGS)/stance_lexicon.yaml $(STANCE_MODEL) $(COMMON_CODE) $(STANCE_CODE)
 	$(RUN) stance $(ARGS)
 	@touch $@
 
@@ -74,10 +79,10 @@ report: $(OUT)/report.html ## Everything -> OUT/report.html
 $(OUT)/report.html: $(STAMPS)/network $(CONFIGS)/report.yaml $(COMMON_CODE) $(REPORT_CODE) $(wildcard models/*.json)
 	$(RUN) report $(ARGS)
 
-train-stance: $(VENV_STAMP) ## Retrain the learned stance model on data/labels (writes models/)
+train-stance: $(ENCODER) ## Retrain the learned stance model on data/labels (writes models/)
 	$(RUN) train-stance --labels $(LABELS) --configs $(CONFIGS)
 
-evaluate: $(VENV_STAMP) ## Score both stance methods on the labels (held-out documents, cross-fitted chapter)
+evaluate: $(ENCODER) ## Score both stance methods on the labels (held-out documents, cross-fitted chapter)
 	$(RUN) evaluate-stance --labels $(LABELS) --configs $(CONFIGS) --scheme leave-one-document-out
 
 lint: $(VENV_STAMP) ## ruff (lint + format check) and mypy
@@ -85,10 +90,10 @@ lint: $(VENV_STAMP) ## ruff (lint + format check) and mypy
 	$(PY) -m ruff format --check pipeline tests
 	$(PY) -m mypy pipeline
 
-test: lint ## Lint, type-check and run the test suite
+test: lint $(ENCODER) ## Lint, type-check and run the test suite
 	$(PY) -m pytest -q
 
-bench: $(VENV_STAMP) ## Throughput and memory of the pipeline against bare spaCy (prints one JSON line)
+bench: $(ENCODER) ## Throughput and memory of the pipeline against bare spaCy (prints one JSON line)
 	$(PY) -m pipeline.bench
 
 clean: ## Remove OUT

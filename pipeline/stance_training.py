@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_recall_fscore_support
 
 from pipeline.config import IngestConfig, StanceConfig
-from pipeline.embeddings import with_embeddings
+from pipeline.embeddings import encoder_sha256, with_embeddings
 from pipeline.errors import InputError
 from pipeline.gazetteer import Gazetteer
 from pipeline.sources import doc_id_for, list_sources, read_metadata, read_source
@@ -148,7 +148,13 @@ def train(features: pd.DataFrame, *, config: StanceConfig, training_hash: str, g
     rows = features[features["mentioned"]].reset_index(drop=True)
     params = {**dataclasses.asdict(config.learned), "random_state": config.seed}
     return train_bundle(
-        rows, rows["gold"], rows["fold"], params=params, training_hash=training_hash, guideline_sha256=guideline_sha256
+        rows,
+        rows["gold"],
+        rows["fold"],
+        params=params,
+        training_hash=training_hash,
+        guideline_sha256=guideline_sha256,
+        encoder_sha256=encoder_sha256() if config.learned.use_embeddings else "",
     )
 
 

@@ -343,7 +343,17 @@ def _with_model(context: StanceContext) -> StanceContext:
         return context
     import joblib
 
-    return replace(context, bundle=joblib.load(Path(context.config.model_path)))
+    from pipeline.embeddings import encoder_sha256
+    from pipeline.errors import ModelError
+
+    model_path = Path(context.config.model_path)
+    bundle = joblib.load(model_path)
+    if bundle.params.get("use_embeddings") and bundle.encoder_sha256 != encoder_sha256():
+        raise ModelError(
+            f"{model_path}: trained on another sentence encoder's vectors than the installed one"
+            f" ({encoder_sha256()[:12]}); run `make train-stance`"
+        )
+    return replace(context, bundle=bundle)
 
 
 def _stance_chunk(item: tuple[list[tuple[str, str]], str, str], context: StanceContext | None = None) -> list[Outcome]:
@@ -495,6 +505,7 @@ def train_stance_command(args: Any) -> None:
         "training_labels": sorted(str(p) for p in args.labels),
         "training_sha256": bundle.training_hash,
         "guideline_sha256": bundle.guideline_sha256,
+        "encoder_sha256": bundle.encoder_sha256,
         "n_training_rows": bundle.n_training_rows,
         "params": bundle.params,
         "folds": sorted(bundle.folds),

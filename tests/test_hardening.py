@@ -376,6 +376,43 @@ def test_missing_pinned_model_says_how_to_install(monkeypatch):
     )
 
 
+def test_missing_sentence_encoder_says_how_to_build(monkeypatch, tmp_path):
+    from pipeline import embeddings
+    from pipeline.errors import ModelError
+
+    monkeypatch.setattr(embeddings, "ENCODER_FILE", tmp_path / "absent.onnx")
+    embeddings.load_encoder.cache_clear()
+    try:
+        with pytest.raises(ModelError) as caught:
+            embeddings.encode(["Russia and Ukraine."], [[]])
+    finally:
+        embeddings.load_encoder.cache_clear()
+    assert str(caught.value) == (
+        f"{tmp_path / 'absent.onnx'}: sentence encoder not built; run `make venv` (or python -m pipeline.encoder_build)"
+    )
+
+
+def test_stance_model_trained_on_another_encoder_is_refused(tmp_path):
+    import dataclasses
+
+    import joblib
+
+    from pipeline import steps
+    from pipeline.errors import ModelError
+
+    context = steps._stance_context(CONFIGS, load_model=False)
+    bundle = joblib.load(context.config.model_path)
+    assert bundle.encoder_sha256, "the shipped model records its encoder"
+    bundle.encoder_sha256 = "0" * 64
+    joblib.dump(bundle, tmp_path / "other.joblib")
+    moved = dataclasses.replace(
+        context, config=dataclasses.replace(context.config, model_path=str(tmp_path / "other.joblib"))
+    )
+    with pytest.raises(ModelError, match="trained on another sentence encoder's vectors than the installed one"):
+        steps._with_model(moved)
+    assert steps._with_model(context).bundle is not None, "the shipped model matches the encoder make venv built"
+
+
 def test_bad_texts_folder(tmp_path):
     missing = run_pipeline("ingest", "--texts", str(tmp_path / "nope"), "--out", str(tmp_path / "o"), check=False)
     assert missing.stderr.splitlines() == [f"error: {tmp_path / 'nope'}: input folder does not exist"]

