@@ -43,11 +43,9 @@ INGEST_TABLES = ("documents", "sections", "paragraphs", "footnotes")
 T = TypeVar("T")
 
 
-def _ingest_one(item: tuple[str, str, str, str, dict[str, str]]) -> Outcome:
-    path_str, doc_id, out, configs, metadata = item
+def _ingest_one(item: tuple[str, str, str, Any, str, dict[str, str]]) -> Outcome:
+    path_str, doc_id, out, config, chash, metadata = item
     path, layout = Path(path_str), Layout(Path(out))
-    config = load_stage_config("ingest", Path(configs))
-    chash = config_hash(config)
     try:
         source_sha = sha256_file(path)
     except OSError as exc:
@@ -88,8 +86,9 @@ def _ingest_one(item: tuple[str, str, str, str, dict[str, str]]) -> Outcome:
 def run_ingest(texts: Path, layout: Layout, configs: Path, executor: Executor) -> StageRun:
     """Ingest every .txt/.pdf in ``texts``; only new or changed documents are processed."""
     run = StageRun("ingest")
-    load_stage_config("ingest", configs)  # fail early, once, on a bad config
-    items: list[tuple[str, str, str, str, dict[str, str]]] = []
+    config = load_stage_config("ingest", configs)  # once for all documents (and a bad config fails early)
+    chash = config_hash(config)
+    items: list[tuple[str, str, str, Any, str, dict[str, str]]] = []
     seen: dict[str, Path] = {}
     metadata = read_metadata(texts)
     for path in list_sources(texts):
@@ -99,7 +98,7 @@ def run_ingest(texts: Path, layout: Layout, configs: Path, executor: Executor) -
             run.outcomes.append(Outcome(str(path), None, "failed", message))
             continue
         seen[doc_id] = path
-        items.append((str(path), doc_id, str(layout.out), str(configs), metadata.get(path.name, {})))
+        items.append((str(path), doc_id, str(layout.out), config, chash, metadata.get(path.name, {})))
     in_process = executor if getattr(executor, "distributed", False) else LocalExecutor()  # ingest is cheap
     run.outcomes.extend(in_process.map(_ingest_one, items))
     keep = {o.doc_id for o in run.outcomes if o.status in ("done", "current") and o.doc_id}
@@ -602,14 +601,14 @@ def run_network(layout: Layout, configs: Path) -> StageRun:
     write_table(nodes, layout.table("network_nodes"), name="network_nodes", meta=meta)
     write_table(edges, layout.table("network_edges"), name="network_edges", meta=meta)
     write_table(signed, layout.table("signed_edges"), name="signed_edges", meta=meta)
-    # exports and figures are per scope and independent: a large corpus draws them in a pool of processes
     doc_ids = layout.partition_ids("stance")
     drawn = len(doc_ids) <= config.figure_max_documents
     scopes = [("corpus", "all", False)] + [("document", d, drawn) for d in doc_ids]
     if not drawn:  # no figure is better than one left over from an earlier, smaller run
         for doc_id in doc_ids:
             (layout.figures / f"{doc_id}.network.png").unlink(missing_ok=True)
-    executor = make_executor("local")
+    # exports are quick to write in this process; figures (about 0.1 s each) are worth a pool of processes
+    executor = make_executor("local") if drawn else LocalExecutor()
     batches = [
         network.export_batch(nodes, edges, signed, chunk, windows=config.windows, figure_top_n=config.figure_top_n)
         for chunk in plan_chunks(scopes, executor)

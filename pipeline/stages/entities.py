@@ -19,6 +19,9 @@ from pipeline.gazetteer import Gazetteer
 from pipeline.stages.parse import iter_sentences
 
 SPEAKER_LABEL = re.compile(r"^(?P<label>[A-Z][\w.’'-]*(?:\s+(?:of|the|and|[A-Z][\w.’'-]*)){0,8})\s*:\s")
+# a speaker label is at most nine words and a colon; a paragraph's first 64 tokens hold it (a doc's full text is
+# rebuilt token by token, which reading every paragraph of a long transcript would pay for)
+LABEL_TOKENS = 64
 OFFICE_WORDS = re.compile(r"\b(president|prime minister|minister|chancellor|secretary)\b", re.IGNORECASE)
 
 
@@ -64,8 +67,8 @@ def mark_speakers(
     docs: list[Doc], gazetteer: Gazetteer, country: str | None, *, texts: list[str] | None = None
 ) -> None:
     """Record on each body paragraph the state whose representative speaks it (``speaker_states``; ``texts``: the
-    docs' texts, when the caller has them already)."""
-    texts = [doc.text for doc in docs] if texts is None else texts
+    docs' texts, when the caller has them already; otherwise their first tokens, which hold any speaker label)."""
+    texts = [doc[:LABEL_TOKENS].text for doc in docs] if texts is None else texts
     body = [(doc, text) for doc, text in zip(docs, texts, strict=True) if doc.user_data["zone"] == "body"]
     speakers = speaker_states([text for _, text in body], gazetteer, gazetteer.state_for_code(country))
     for (doc, _), speaker in zip(body, speakers, strict=True):

@@ -13,18 +13,15 @@ import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import groupby
+from itertools import compress, groupby
 from typing import Any
 
-import matplotlib
-import matplotlib.style
 import networkx as nx
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from networkx.readwrite.gexf import GEXFWriter
+from networkx.readwrite.gexf import GEXF
+from networkx.readwrite.graphml import GraphML
 
 from pipeline.config import NetworkConfig
 from pipeline.schemas import SCHEMAS
@@ -33,6 +30,10 @@ SCOPES = ("corpus", "document", "section")
 CORPUS_SCOPE_ID = "all"
 STANCE_LABELS = ("pro", "anti")
 NODE_ATTRIBUTES = ("name", "label", "mentions", "degree", "weighted_degree", "betweenness", "eigenvector", "community")
+# the columns of network_nodes, network_edges and signed_edges that the exported graphs hold
+NODE_COLUMNS = ["entity_id", *NODE_ATTRIBUTES]
+EDGE_COLUMNS = ["source", "target", "count", "npmi", "jaccard", "sentence_ids"]
+SIGNED_COLUMNS = ["holder", "target", "n_pro", "n_anti", "net", "sign", "sentence_ids"]
 DECIMALS = 6
 LAYOUT_SEED = 7
 FIGURE_INCHES, FIGURE_DPI = (10.0, 8.0), 120
@@ -331,10 +332,17 @@ def to_graph(nodes: pd.DataFrame, edges: pd.DataFrame, *, scope: str, scope_id: 
 
     Edges also get ``weight`` (= count) so that Gephi and other tools size them without configuration.
     """
+    return _comention_graph(
+        _scope_rows(nodes, NODE_COLUMNS, scope=scope, scope_id=scope_id),
+        _scope_rows(edges, EDGE_COLUMNS, scope=scope, scope_id=scope_id, window=window),
+    )
+
+
+def _comention_graph(nodes: list[tuple[Any, ...]], edges: list[tuple[Any, ...]]) -> nx.Graph:
+    """``to_graph`` of one scope's ``NODE_COLUMNS`` rows and one window's ``EDGE_COLUMNS`` rows."""
     graph = nx.Graph()
-    here = nodes[(nodes["scope"] == scope) & (nodes["scope_id"] == scope_id)].sort_values("entity_id")
-    for entity_id, name, label, mentions, degree, weighted, betweenness, eigenvector, community in _rows(
-        here, ["entity_id", *NODE_ATTRIBUTES]
+    for entity_id, name, label, mentions, degree, weighted, betweenness, eigenvector, community in sorted(
+        nodes, key=lambda row: row[0]
     ):
         graph.add_node(
             str(entity_id),
@@ -347,11 +355,7 @@ def to_graph(nodes: pd.DataFrame, edges: pd.DataFrame, *, scope: str, scope_id: 
             eigenvector=float(eigenvector),
             community=int(community),
         )
-    links = edges[(edges["scope"] == scope) & (edges["scope_id"] == scope_id) & (edges["window"] == window)]
-    edge_columns = ["source", "target", "count", "npmi", "jaccard", "sentence_ids"]
-    for source, target, count, npmi_value, jaccard, sentence_ids in _rows(
-        links.sort_values(["source", "target"]), edge_columns
-    ):
+    for source, target, count, npmi_value, jaccard, sentence_ids in sorted(edges, key=lambda row: row[:2]):
         graph.add_edge(
             str(source),
             str(target),
@@ -369,16 +373,18 @@ def signed_graph(signed: pd.DataFrame, *, scope: str, scope_id: str) -> nx.DiGra
 
     Nodes carry ``role`` (holder, target or both); edges carry ``weight`` = n_pro + n_anti, the stance expressed.
     """
+    return _signed_graph(_scope_rows(signed, SIGNED_COLUMNS, scope=scope, scope_id=scope_id))
+
+
+def _signed_graph(rows: list[tuple[Any, ...]]) -> nx.DiGraph:
+    """``signed_graph`` of one scope's ``SIGNED_COLUMNS`` rows."""
     graph = nx.DiGraph()
-    here = signed[(signed["scope"] == scope) & (signed["scope_id"] == scope_id)]
-    holders, targets = set(here["holder"].astype(str)), set(here["target"].astype(str))
+    edges = sorted(rows, key=lambda row: row[:2])
+    holders, targets = {str(row[0]) for row in edges}, {str(row[1]) for row in edges}
     for node in sorted(holders | targets):
         role = "both" if node in holders and node in targets else "holder" if node in holders else "target"
         graph.add_node(node, name=node, role=role)
-    edge_columns = ["holder", "target", "n_pro", "n_anti", "net", "sign", "sentence_ids"]
-    for holder, target, n_pro, n_anti, net, sign, sentence_ids in _rows(
-        here.sort_values(["holder", "target"]), edge_columns
-    ):
+    for holder, target, n_pro, n_anti, net, sign, sentence_ids in edges:
         graph.add_edge(
             str(holder),
             str(target),
@@ -393,27 +399,146 @@ def signed_graph(signed: pd.DataFrame, *, scope: str, scope_id: str) -> nx.DiGra
 
 
 def graphml_text(graph: nx.Graph) -> str:
-    """The graph as GraphML text (for R igraph, Gephi, yEd)."""
-    return "\n".join(nx.generate_graphml(graph)) + "\n"
+    """The graph as GraphML text (for R igraph, Gephi, yEd): the text of ``nx.generate_graphml``, lines joined."""
+    _check_exportable(graph)
+    keys: dict[tuple[str, str, str], str] = {}  # (name, type, for) -> key id, in order of first use
+
+    def data(scope: str, values: dict[str, Any]) -> list[str]:
+        lines = []
+        for name, value in values.items():
+            key = keys.setdefault((str(name), _xml_type(value), scope), f"d{len(keys)}")
+            text = str(value).translate(XML_TEXT)
+            lines.append(f'      <data key="{key}">{text}</data>' if text else f'      <data key="{key}" />')
+        return lines
+
+    body: list[str] = []
+    for node, values in graph.nodes(data=True):
+        body += _xml_element(2, "node", {"id": str(node)}, data("node", values))
+    for source, target, values in graph.edges(data=True):
+        body += _xml_element(2, "edge", {"source": str(source), "target": str(target)}, data("edge", values))
+    # networkx inserts each new key first, so the keys come newest first
+    declared = [
+        _xml_leaf(1, "key", {"id": key, "for": scope, "attr.name": name, "attr.type": kind})
+        for (name, kind, scope), key in reversed(keys.items())
+    ]
+    edge_default = "directed" if graph.is_directed() else "undirected"
+    root = {"xmlns": GraphML.NS_GRAPHML, "xmlns:xsi": GraphML.NS_XSI, "xsi:schemaLocation": GraphML.SCHEMALOCATION}
+    text = _xml_document(
+        _xml_element(0, "graphml", root, declared + _xml_element(1, "graph", {"edgedefault": edge_default}, body))
+    )
+    return "\n".join(text.splitlines()) + "\n"
 
 
 def gexf_text(graph: nx.Graph) -> str:
-    """The graph as GEXF 1.2 text for Gephi, with entity names as node labels and no date stamp (reruns identical).
+    """The graph as GEXF 1.2 text for Gephi, with entity names as node labels and no date stamp (reruns identical):
+    the text of networkx's ``GEXFWriter`` without its ``lastmodifieddate``.
 
     GEXF reserves the node attribute ``label`` for the displayed label, so the entity label travels as
     ``entity_label``.
     """
-    shown = graph.copy()
-    for node, data in shown.nodes(data=True):
-        if "label" in data:
-            data["entity_label"] = data.pop("label")
-        data["label"] = str(data.get("name") or node)
-    writer = GEXFWriter()
-    meta = writer.xml.find("meta")
-    if meta is not None:
-        meta.attrib.pop("lastmodifieddate", None)
-    writer.add_graph(shown)
-    return str(writer)
+    _check_exportable(graph, node_reserved=GEXF_NODE_RESERVED, edge_reserved=GEXF_EDGE_RESERVED)
+    ids: dict[tuple[str, str], str] = {}  # (class, title) -> attribute id, numbered in order of first use
+    declared: dict[str, list[str]] = {}  # class -> its attribute declarations, classes in order of first use
+
+    def attvalues(kind: str, values: dict[str, Any]) -> list[str]:
+        lines = []
+        for title, value in values.items():
+            key = (kind, str(title))
+            if key not in ids:
+                ids[key] = str(len(ids))
+                attribute = {"id": ids[key], "title": key[1], "type": _xml_type(value)}
+                declared.setdefault(kind, []).append(_xml_leaf(3, "attribute", attribute))
+            text = str(value)
+            if isinstance(value, float):
+                text = GEXF_FLOATS.get(text, text)
+            lines.append(f'          <attvalue for="{ids[key]}" value="{text.translate(XML_ATTRIBUTE)}" />')
+        return _xml_element(4, "attvalues", {}, lines) if lines else []
+
+    nodes: list[str] = []
+    for node, data in graph.nodes(data=True):
+        values = dict(data)
+        if "label" in values:
+            values["entity_label"] = values.pop("label")
+        shown = {"id": str(node), "label": str(values.get("name") or node)}
+        nodes += _xml_element(3, "node", shown, attvalues("node", values))
+    edges: list[str] = []
+    for number, (source, target, data) in enumerate(graph.edges(data=True)):
+        values = dict(data)
+        shown = {"source": str(source), "target": str(target), "id": str(number)}
+        if "weight" in values:
+            shown["weight"] = str(values.pop("weight"))
+        edges += _xml_element(3, "edge", shown, attvalues("edge", values))
+    attributes = [  # networkx inserts each new class first
+        line
+        for kind in reversed(declared)
+        for line in _xml_element(2, "attributes", {"mode": "static", "class": kind}, declared[kind])
+    ]
+    version = GEXF.versions["1.2draft"]
+    root = {
+        "xmlns": version["NS_GEXF"],
+        "xmlns:xsi": version["NS_XSI"],
+        "xsi:schemaLocation": version["SCHEMALOCATION"],
+        "version": version["VERSION"],
+    }
+    meta = _xml_element(1, "meta", {}, [_xml_leaf(2, "creator", {}, f"NetworkX {nx.__version__}")])
+    edge_default = "directed" if graph.is_directed() else "undirected"
+    content = attributes + _xml_element(2, "nodes", {}, nodes) + _xml_element(2, "edges", {}, edges)
+    shape = {"defaultedgetype": edge_default, "mode": "static", "name": ""}
+    return _xml_document(_xml_element(0, "gexf", root, meta + _xml_element(1, "graph", shape, content)))
+
+
+# The export text is written directly rather than through networkx's writers, which build an ElementTree and
+# serialise it (most of the stage's time): the same elements, attribute order, indentation, escaping and US-ASCII
+# character references, for graphs with str, int and float attributes only (a test compares the bytes).
+XML_TYPES: dict[type, str] = {str: "string", int: "long", float: "double"}
+GEXF_FLOATS = {"inf": "INF", "-inf": "-INF", "nan": "NaN"}
+GEXF_NODE_RESERVED = frozenset({"id", "key", "pid", "start", "end", "parents", "spells", "viz"})  # label: renamed
+GEXF_EDGE_RESERVED = frozenset({"id", "key", "label", "type", "start", "end", "spells", "viz"})  # weight: shown
+XML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+XML_ATTRIBUTE = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
+)
+
+
+def _check_exportable(
+    graph: nx.Graph, *, node_reserved: frozenset[str] = frozenset(), edge_reserved: frozenset[str] = frozenset()
+) -> None:
+    """Refuse what the direct writers do not cover: multigraphs, graph attributes, attributes GEXF gives a role."""
+    if graph.is_multigraph() or graph.graph:
+        raise ValueError("only simple graphs without graph attributes are exported")
+    for reserved, items in ((node_reserved, graph.nodes.values()), (edge_reserved, graph.edges.values())):
+        for data in items if reserved else ():
+            if not reserved.isdisjoint(data):
+                raise ValueError(f"attribute '{min(reserved.intersection(data))}' has a meaning of its own in GEXF")
+
+
+def _xml_type(value: object) -> str:
+    try:
+        return XML_TYPES[type(value)]
+    except KeyError:
+        raise TypeError(f"attribute value type is not exported: {type(value).__name__}") from None
+
+
+def _xml_start(tag: str, attributes: dict[str, str]) -> str:
+    return "<" + tag + "".join(f' {name}="{value.translate(XML_ATTRIBUTE)}"' for name, value in attributes.items())
+
+
+def _xml_leaf(depth: int, tag: str, attributes: dict[str, str], text: str = "") -> str:
+    """One line: an element without children (ElementTree writes an empty text as ``<tag />``)."""
+    start = "  " * depth + _xml_start(tag, attributes)
+    return f"{start}>{text.translate(XML_TEXT)}</{tag}>" if text else start + " />"
+
+
+def _xml_element(depth: int, tag: str, attributes: dict[str, str], children: list[str]) -> list[str]:
+    """The lines of an element around its children's lines, or a leaf when it has none."""
+    if not children:
+        return [_xml_leaf(depth, tag, attributes)]
+    return ["  " * depth + _xml_start(tag, attributes) + ">", *children, "  " * depth + f"</{tag}>"]
+
+
+def _xml_document(lines: list[str]) -> str:
+    """The lines as ``ElementTree.tostring`` encodes them: US-ASCII, other characters as character references."""
+    return ("\n".join(lines) + "\n").encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
 # ---------------------------------------------------------------------------------------------------- figure
@@ -435,6 +560,15 @@ def network_figure(
     Node area follows mentions, colour the community, edge width the co-mention count.
     """
     graph = to_graph(nodes, edges, scope=scope, scope_id=scope_id, window=window)
+    return _figure_png(graph, caption_scope=f"{scope} {scope_id}", window=window, top_n=top_n, title=title, seed=seed)
+
+
+def _figure_png(graph: nx.Graph, *, caption_scope: str, window: str, top_n: int, title: str, seed: int) -> bytes:
+    """``network_figure`` of the scope's graph (``to_graph``)."""
+    import matplotlib.style  # only for figures: a corpus too big to draw them never loads matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     ranked = sorted(graph, key=lambda n: (-graph.nodes[n]["weighted_degree"], -graph.nodes[n]["mentions"], n))
     # built in sorted order: a subgraph view walks its node set in hash order, and the layout depends on node order
     keep = set(ranked[:top_n])
@@ -453,7 +587,7 @@ def network_figure(
         else:
             _draw(shown, axes, seed=seed)
         caption = (
-            f"{scope} {scope_id} · {window} window · {len(shown)} of {len(graph)} actors (top by weighted degree)\n"
+            f"{caption_scope} · {window} window · {len(shown)} of {len(graph)} actors (top by weighted degree)\n"
             "node area: mentions · colour: community · edge width: co-mentions"
         )
         figure.text(0.01, 0.01, caption, fontsize=8, color="#555555", wrap=True)
@@ -463,6 +597,8 @@ def network_figure(
 
 
 def _draw(graph: nx.Graph, axes: Any, *, seed: int) -> None:
+    import matplotlib
+
     # unweighted layout with wide spacing: weighting by count pulls the main actors into one unreadable knot
     position = nx.spring_layout(graph, k=2.5 / math.sqrt(len(graph)), iterations=200, weight=None, seed=seed)
     palette = matplotlib.colormaps["tab10"]
@@ -546,11 +682,14 @@ def export_batch(
 
 def batch_files(batch: ExportBatch) -> list[dict[str, str | bytes]]:
     """``scope_files`` of every scope of the batch, in its order."""
-    frames = (batch.nodes, batch.edges, batch.signed)
-    parts = [dict(list(frame.groupby(["scope", "scope_id"], sort=False))) for frame in frames]
+    nodes = _rows_by_scope(batch.nodes, NODE_COLUMNS)
+    edges = _rows_by_scope(batch.edges, ["window", *EDGE_COLUMNS])
+    signed = _rows_by_scope(batch.signed, SIGNED_COLUMNS)
     return [
         scope_files(
-            *(part.get((scope, scope_id), frame.iloc[:0]) for part, frame in zip(parts, frames, strict=True)),
+            nodes.get((scope, scope_id), []),
+            edges.get((scope, scope_id), []),
+            signed.get((scope, scope_id), []),
             scope=scope,
             scope_id=scope_id,
             windows=batch.windows,
@@ -561,9 +700,9 @@ def batch_files(batch: ExportBatch) -> list[dict[str, str | bytes]]:
 
 
 def scope_files(
-    nodes: pd.DataFrame,
-    edges: pd.DataFrame,
-    signed: pd.DataFrame,
+    nodes: list[tuple[Any, ...]],
+    edges: list[tuple[Any, ...]],
+    signed: list[tuple[Any, ...]],
     *,
     scope: str,
     scope_id: str,
@@ -572,24 +711,24 @@ def scope_files(
 ) -> dict[str, str | bytes]:
     """One scope's files by name suffix: GraphML and GEXF of each window's co-mention network ('sentence.graphml',
     'sentence.gexf', ...) and of the signed network ('signed.graphml', 'signed.gexf'); with ``figure_top_n``, the PNG
-    of the first window's network ('network.png')."""
+    of the first window's network ('network.png'). The scope's rows: ``NODE_COLUMNS`` of its nodes, the window and
+    ``EDGE_COLUMNS`` of its edges, ``SIGNED_COLUMNS`` of its signed edges."""
     files: dict[str, str | bytes] = {}
-    for window in windows:
-        graph = to_graph(nodes, edges, scope=scope, scope_id=scope_id, window=window)
+    graphs = {window: _comention_graph(nodes, [row[1:] for row in edges if row[0] == window]) for window in windows}
+    for window, graph in graphs.items():
         files[f"{window}.graphml"] = graphml_text(graph)
         files[f"{window}.gexf"] = gexf_text(graph)
-    directed = signed_graph(signed, scope=scope, scope_id=scope_id)
+    directed = _signed_graph(signed)
     files["signed.graphml"] = graphml_text(directed)
     files["signed.gexf"] = gexf_text(directed)
     if figure_top_n is not None:
-        files["network.png"] = network_figure(
-            nodes,
-            edges,
-            scope=scope,
-            scope_id=scope_id,
+        files["network.png"] = _figure_png(
+            graphs[windows[0]],
+            caption_scope=f"{scope} {scope_id}",
             window=windows[0],
             top_n=figure_top_n,
             title=f"Co-mentions ({windows[0]} window): {scope_id}",
+            seed=LAYOUT_SEED,
         )
     return files
 
@@ -605,6 +744,22 @@ def _refs(refs: Iterable[tuple[Any, Any]]) -> list[str]:
 def _rows(frame: pd.DataFrame, columns: list[str]) -> Iterator[tuple[Any, ...]]:
     """The frame's rows as tuples of plain Python values (far cheaper than ``to_dict('records')``)."""
     return zip(*(frame[column].tolist() for column in columns), strict=True)
+
+
+def _rows_by_scope(frame: pd.DataFrame, columns: list[str]) -> dict[tuple[str, str], list[tuple[Any, ...]]]:
+    """The rows (as in ``_rows``) of every (scope, scope_id), in the frame's order."""
+    grouped: dict[tuple[str, str], list[tuple[Any, ...]]] = defaultdict(list)
+    for scope, scope_id, *row in _rows(frame, ["scope", "scope_id", *columns]):
+        grouped[(scope, scope_id)].append(tuple(row))
+    return grouped
+
+
+def _scope_rows(frame: pd.DataFrame, columns: list[str], **equal: str) -> list[tuple[Any, ...]]:
+    """The rows (as in ``_rows``) whose columns hold the ``equal`` values; cheaper than a filtered frame."""
+    keep = np.ones(len(frame), dtype=bool)
+    for column, value in equal.items():
+        keep &= frame[column].to_numpy() == value
+    return list(compress(_rows(frame, columns), keep.tolist()))
 
 
 def _text(value: Any) -> str:

@@ -64,8 +64,15 @@ def _finish(
 ) -> tuple[str, bytes, pd.DataFrame]:
     paragraphs, footnotes = tables
     doc_bin = DocBin(store_user_data=True)
+    # DocBin.add would pack each doc's user data with srsly.msgpack_dumps, which looks up the registered msgpack
+    # encoders (a scan of the installed packages' entry points) for every doc: most of the time of storing a
+    # document. The same packing, with the encoders looked up once per document.
+    pack = _user_data_packer()
+    doc_bin.store_user_data = False
     for doc in doc_list:
         doc_bin.add(doc)
+        doc_bin.user_data.append(pack(doc.user_data))
+    doc_bin.store_user_data = True
     return doc_id, doc_bin.to_bytes(), sentence_table(doc_id, doc_list, paragraphs, footnotes)
 
 
@@ -144,6 +151,13 @@ def load_docs(data: bytes, vocab: object) -> list[Doc]:
         if packed is not None:
             doc.user_data.update(unpack(packed))
     return docs
+
+
+def _user_data_packer() -> Callable[[Any], bytes]:
+    """``srsly.msgpack_dumps`` with the registered encoders looked up once."""
+    import srsly.msgpack
+
+    return srsly.msgpack.Packer(use_bin_type=True).pack
 
 
 def _user_data_unpacker() -> Callable[[bytes], Any]:

@@ -434,6 +434,55 @@ def test_signed_graph_round_trips_through_both_formats():
         assert sorted(back.edges) == sorted(graph.edges)
 
 
+def _networkx_graphml(graph: nx.Graph) -> str:
+    return "\n".join(nx.generate_graphml(graph)) + "\n"
+
+
+def _networkx_gexf(graph: nx.Graph) -> str:
+    """What networkx's GEXFWriter writes, without its date stamp, entity labels moved as ``gexf_text`` does."""
+    from networkx.readwrite.gexf import GEXFWriter
+
+    shown = graph.copy()
+    for node, data in shown.nodes(data=True):
+        if "label" in data:
+            data["entity_label"] = data.pop("label")
+        data["label"] = str(data.get("name") or node)
+    writer = GEXFWriter()
+    writer.xml.find("meta").attrib.pop("lastmodifieddate")
+    writer.add_graph(shown)
+    return str(writer)
+
+
+def test_export_text_is_byte_for_byte_what_networkx_writes(three_sentences):
+    """graphml_text and gexf_text write the text themselves (faster); it must stay what networkx's writers give."""
+    awkward = nx.Graph()
+    awkward.add_node('a&b <"é">', name="x 'q'\n\tz\r — ü", label="", mentions=3, share=float("nan"))
+    awkward.add_node("lonely")
+    awkward.add_edge('a&b <"é">', "z\u2028y", weight=2.0, count=1, note="a\x0bb\rc", high=float("inf"), low=-1e300)
+    directed = nx.DiGraph()
+    directed.add_edge("b", "a", n=1)
+    directed.add_edge("a", "b", n=2)
+    directed.add_node("c", name="")
+    nodes, edges = build_cooccurrence(*three_sentences, config=CONFIG)
+    signed = build_signed(
+        make_stance([("doc", 0, 0, "russia", "anti", "author"), ("doc", 1, 0, "ukraine", "pro", "a")])
+    )
+    graphs = [
+        awkward,
+        directed,
+        nx.Graph(),
+        nx.DiGraph(),
+        nx.path_graph(["x", "y", "z"]),
+        to_graph(nodes, edges, scope="document", scope_id=DOC, window="sentence"),
+        signed_graph(signed, scope="corpus", scope_id="all"),
+    ]
+    for graph in graphs:
+        assert graphml_text(graph) == _networkx_graphml(graph)
+        assert gexf_text(graph) == _networkx_gexf(graph)
+    with pytest.raises(ValueError, match="meaning of its own"):
+        gexf_text(nx.Graph([("a", "b", {"type": "x"})]))
+
+
 # ---------------------------------------------------------------------------------------------------- real chapter
 
 
