@@ -215,6 +215,17 @@ def row_count(path: Path) -> int:
         return 0
 
 
+def column_bytes(path: Path, column: str) -> int:
+    """The uncompressed size of one column of a file artifact (or one partition), from its footer; 0 when
+    unreadable."""
+    try:
+        metadata = pq.read_metadata(path)
+        index = metadata.schema.names.index(column)
+        return sum(metadata.row_group(k).column(index).total_uncompressed_size for k in range(metadata.num_row_groups))
+    except (OSError, ValueError, pa.ArrowInvalid):
+        return 0
+
+
 def fingerprint(*parts: object) -> str:
     """A short hash of what a partition depends on: stage, code, config and upstream fingerprints."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]

@@ -45,8 +45,9 @@ def model_version(name: str) -> str:
     """'<model name>-<model version>/spacy-<spaCy version>', recorded in every artifact that used the model."""
     import spacy
 
-    nlp = load_model(name)
-    return f"{nlp.meta.get('name')}-{nlp.meta.get('version')}/spacy-{spacy.__version__}"
+    # an installed package's meta says it without loading the model (the coordinating process parses nothing)
+    meta = spacy.util.get_model_meta(spacy.util.get_package_path(name)) if _is_package(name) else load_model(name).meta
+    return f"{meta.get('name')}-{meta.get('version')}/spacy-{spacy.__version__}"
 
 
 def worker_count(requested: int, total_chars: int, *, min_chars_per_process: int = 400_000) -> int:

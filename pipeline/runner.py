@@ -99,14 +99,14 @@ def make_executor(name: str, scheduler: str | None = None) -> LocalExecutor | Da
 MIN_DOCUMENTS_FOR_PROCESSES = 8
 
 
-def plan_chunks(items: Sequence[T], executor: Executor, *, pipe_parallel: bool = False) -> list[list[T]]:
-    """How to split a stage's documents: one chunk per worker on a cluster; locally one chunk per process for
-    corpora big enough to pay for the processes, and one chunk when the work parallelises itself (nlp.pipe)."""
+def plan_chunks(items: Sequence[T], executor: Executor, *, processes: int | None = None) -> list[list[T]]:
+    """How to split a stage's documents: one chunk per worker on a cluster; locally one chunk per process
+    (``processes``, or one per core) for corpora big enough to pay for the processes."""
     if getattr(executor, "distributed", False):
         return chunks(items, executor.workers)
-    if pipe_parallel or len(items) < MIN_DOCUMENTS_FOR_PROCESSES:
+    if len(items) < MIN_DOCUMENTS_FOR_PROCESSES:
         return chunks(items, 1)
-    return chunks(items, executor.workers)
+    return chunks(items, executor.workers if processes is None else processes)
 
 
 def chunks(items: Sequence[T], n: int) -> list[list[T]]:

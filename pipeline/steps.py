@@ -15,6 +15,7 @@ import pandas as pd
 
 from pipeline.artifacts import (
     Layout,
+    column_bytes,
     fingerprint,
     is_current,
     read_partition,
@@ -148,7 +149,7 @@ def _parse_chunk(item: tuple[list[tuple[str, str]], str, str]) -> list[Outcome]:
 
 def run_parse(layout: Layout, configs: Path, executor: Executor) -> StageRun:
     """Parse the paragraphs and footnotes of every new or changed document once with spaCy."""
-    from pipeline.nlp import model_version
+    from pipeline.nlp import model_version, worker_count
 
     run = StageRun("parse")
     config = load_stage_config("parse", configs)
@@ -167,7 +168,13 @@ def run_parse(layout: Layout, configs: Path, executor: Executor) -> StageRun:
             run.outcomes.append(Outcome(doc_id, doc_id, "current"))
         else:
             stale.append((doc_id, print_))
-    work = [(chunk, str(layout.out), str(configs)) for chunk in plan_chunks(stale, executor, pipe_parallel=True)]
+    # each worker process parses its share of the documents with its own nlp.pipe stream, costliest documents dealt
+    # first in turn: the parsed docs never cross a process boundary (nlp.pipe's own n_process sends every doc back
+    # to one process, which then also stores them all while the parsing processes want the same cores)
+    sizes = [_text_bytes(layout, doc_id) for doc_id, _ in stale]
+    processes = worker_count(config.n_process, sum(sizes))
+    stale = _spread_by_cost(stale, sizes, len(plan_chunks(stale, executor, processes=processes)))
+    work = [(chunk, str(layout.out), str(configs)) for chunk in plan_chunks(stale, executor, processes=processes)]
     for outcomes in executor.map(_parse_chunk, work):
         run.outcomes.extend(outcomes)
     for doc_id in remove_stale_partitions(layout, "sentences", set(doc_ids)):
@@ -175,6 +182,12 @@ def run_parse(layout: Layout, configs: Path, executor: Executor) -> StageRun:
         run.outcomes.append(Outcome(doc_id, doc_id, "removed"))
     record_summary(layout, run)
     return run
+
+
+def _text_bytes(layout: Layout, doc_id: str) -> int:
+    """How much text a document has to parse: its paragraphs' and footnotes' text, uncompressed (from the files'
+    footers, without reading the text)."""
+    return sum(column_bytes(layout.partition(name, doc_id), "text") for name in ("paragraphs", "footnotes"))
 
 
 def check_no_failures(run: StageRun) -> None:

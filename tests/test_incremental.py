@@ -110,3 +110,30 @@ def test_dask_local_cluster_gives_the_same_artifacts(local_run, tmp_path):
     assert local.keys() == distributed.keys()
     for name in local:
         pd.testing.assert_frame_equal(local[name], distributed[name], obj=name)
+
+
+def test_parsing_in_worker_processes_gives_the_same_artifacts(tmp_path):
+    from pipeline import steps
+    from pipeline.artifacts import Layout
+    from pipeline.runner import LocalExecutor
+
+    shortest = sorted(DEV_CORPUS.glob("*.txt"), key=lambda p: p.stat().st_size)[:8]
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    for path in shortest:
+        shutil.copy(path, texts / path.name)
+    configs = tmp_path / "configs"
+    shutil.copytree(CONFIGS, configs)
+    parse_yaml = configs / "parse.yaml"
+    parse_yaml.write_text(parse_yaml.read_text().replace("n_process: 0", "n_process: 2"))
+    runs = {}
+    for name, executor, folder in (("one", LocalExecutor(1), CONFIGS), ("two", LocalExecutor(2), configs)):
+        layout = Layout(tmp_path / name)
+        steps.run_ingest(texts, layout, CONFIGS, LocalExecutor(1))
+        run = steps.run_parse(layout, folder, executor)
+        assert run.counts() == {"done": 8}
+        runs[name] = layout
+    one, two = runs["one"], runs["two"]
+    pd.testing.assert_frame_equal(_artifacts(one.out)["sentences"], _artifacts(two.out)["sentences"])
+    for path in sorted((one.out / "spacy").glob("*.spacy")):
+        assert path.read_bytes() == (two.out / "spacy" / path.name).read_bytes(), path.name

@@ -12,7 +12,7 @@ from spacy.attrs import IS_SPACE
 from spacy.tokens import Doc, DocBin, Span
 
 from pipeline.config import ParseConfig
-from pipeline.nlp import load_model, worker_count
+from pipeline.nlp import load_model
 
 
 def _texts(
@@ -41,14 +41,13 @@ def too_long(inputs: dict[str, tuple[pd.DataFrame, pd.DataFrame]], limit: int) -
 def parse_documents(
     inputs: dict[str, tuple[pd.DataFrame, pd.DataFrame]], *, config: ParseConfig
 ) -> Iterator[tuple[str, bytes, pd.DataFrame]]:
-    """Run the model over all documents' texts in one batched stream; yield each document's DocBin and sentences
-    as soon as its last text is parsed (so an interrupted run keeps the documents already done)."""
+    """Run the model over all documents' texts in one batched stream, in this process (the stage runs one such
+    stream per worker process); yield each document's DocBin and sentences as soon as its last text is parsed (so
+    an interrupted run keeps the documents already done)."""
     nlp = load_model(config.model)
-    total_chars = sum(len(str(t)) for p, f in inputs.values() for t in [*p["text"], *f["text"]])
-    n_process = worker_count(config.n_process, total_chars)
     expected = {doc_id: len(p) + len(f) for doc_id, (p, f) in inputs.items()}
     docs: dict[str, list[Doc]] = {doc_id: [] for doc_id in inputs}
-    stream = nlp.pipe(_texts(inputs), as_tuples=True, batch_size=config.batch_size, n_process=n_process)
+    stream = nlp.pipe(_texts(inputs), as_tuples=True, batch_size=config.batch_size)
     for doc, (doc_id, zone, index) in stream:
         doc.user_data["zone"] = zone
         doc.user_data["index"] = index
