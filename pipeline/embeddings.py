@@ -3,7 +3,6 @@ at install time (pipeline/encoder_build.py), run by onnxruntime; loaded once per
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import sys
 from functools import lru_cache
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.artifacts import sha256_file
 from pipeline.errors import ModelError
 from pipeline.stance_features import natural_text
 
@@ -30,20 +30,12 @@ MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
 BUILD_HINT = "run `make venv` (or python -m pipeline.encoder_build)"
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @lru_cache(maxsize=1)
 def encoder_sha256() -> str:
     """The installed encoder's digest; a trained stance model records the one it was trained with."""
     if not ENCODER_FILE.exists():
         raise ModelError(f"{ENCODER_FILE}: sentence encoder not built; {BUILD_HINT}")
-    return file_sha256(ENCODER_FILE)
+    return sha256_file(ENCODER_FILE)
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from pipeline.embeddings import ENCODER_DIR, ENCODER_FILE, TOKENIZER_FILE, file_sha256
+from pipeline.artifacts import sha256_file
+from pipeline.embeddings import ENCODER_DIR, ENCODER_FILE, TOKENIZER_FILE
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ENCODER_DIR, help="folder to install the encoder into")
     args = parser.parse_args(argv)
     path = build(args.out)
-    print(f"{path}: sentence encoder built (sha256 {file_sha256(path)[:12]})", file=sys.stderr)
+    print(f"{path}: sentence encoder built (sha256 {sha256_file(path)[:12]})", file=sys.stderr)
     return 0
 
 
