@@ -32,7 +32,7 @@ REPORT_CODE := $(addprefix pipeline/,stages/report.py figures.py)
 SOURCES := $(wildcard $(TEXTS)/*.txt $(TEXTS)/*.pdf)
 STANCE_MODEL := models/stance_learned.joblib
 
-.PHONY: help all venv ingest parse entities stance network report test lint bench train-stance evaluate clean
+.PHONY: help all venv ingest parse entities stance network report test lint bench train-stance evaluate learning-curve clean
 
 help: ## List the targets with what they do
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:[^#]*## /\t/' | awk -F'\t' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ train-stance: $(ENCODER) ## Retrain the learned stance model on data/labels (wri
 
 evaluate: $(ENCODER) ## Score both stance methods on the labels (held-out documents, cross-fitted chapter)
 	$(RUN) evaluate-stance --labels $(LABELS) --configs $(CONFIGS) --scheme leave-one-document-out
+
+learning-curve: $(ENCODER) ## Held-out stance scores when learning from 25/50/75/100% of the labelled documents
+	$(RUN) evaluate-stance --labels $(LABELS) --configs $(CONFIGS) --scheme learning-curve
 
 lint: $(VENV_STAMP) ## ruff (lint + format check) and mypy
 	$(PY) -m ruff check pipeline tests

@@ -42,10 +42,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--method", default=None, help="rules or learned (default: the configured method)")
     ev.add_argument(
         "--scheme",
-        choices=("predictions", "leave-one-document-out", "cross-fit-sections"),
+        choices=("predictions", "leave-one-document-out", "cross-fit-sections", "learning-curve"),
         default="predictions",
-        help="predictions: score the stance artifact; the others retrain the learned model per fold",
+        help="predictions: score the stance artifact; the others retrain the learned model per fold "
+        "(learning-curve: on a share of the other folds)",
     )
+    ev.add_argument(
+        "--fractions",
+        type=float,
+        nargs="+",
+        default=[0.25, 0.5, 0.75, 1.0],
+        help="learning-curve: shares of the other folds to learn from",
+    )
+    ev.add_argument("--repeats", type=int, default=3, help="learning-curve: random draws per share below 1")
     ev.add_argument("--json", type=Path, default=None, help="also write the scores as JSON here")
     tr = sub.add_parser("train-stance", help="train the learned stance model on the labelled sets")
     tr.add_argument("--labels", type=Path, required=True, nargs="+")

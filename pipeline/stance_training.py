@@ -28,7 +28,7 @@ from pipeline.stages.entities import ActorTagger, speaker_states
 from pipeline.stages.ingest import ingest_text
 from pipeline.stages.stance import SentenceItem, analyse, predict
 from pipeline.stance_features import Lexicon
-from pipeline.stance_learned import CLASSES, StanceBundle, fold_key, train_bundle
+from pipeline.stance_learned import CLASSES, StanceBundle, StanceClassifier, fold_key, train_bundle
 
 LABEL_COLUMNS = ["doc_id", "sentence", "target", "label", "holder", "note"]
 YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)")
@@ -156,6 +156,57 @@ def train(features: pd.DataFrame, *, config: StanceConfig, training_hash: str, g
         guideline_sha256=guideline_sha256,
         encoder_sha256=encoder_sha256() if config.learned.use_embeddings else "",
     )
+
+
+def learning_curve(
+    features: pd.DataFrame,
+    *,
+    config: StanceConfig,
+    subsets: dict[str, pd.Series],
+    fractions: list[float],
+    repeats: int,
+) -> pd.DataFrame:
+    """Held-out macro-F1 of the learned method when it learns from a share of the labelled documents.
+
+    Every held-out fold (a dev document, a chapter section) is predicted by a model trained on ``fraction`` of the
+    other folds, drawn at random (seeded by the config's seed, the repeat and the fraction); at fraction 1 this is
+    exactly the cross-fitting of ``train``. One row per fraction and subset: the mean, lowest and highest macro-F1
+    over the repeats, and the mean number of labelled pairs the models learned from."""
+    rows = features[features["mentioned"]]
+    folds = sorted(set(rows["fold"]))
+    params = {**dataclasses.asdict(config.learned), "random_state": config.seed}
+    out = []
+    for fraction in fractions:
+        draws = 1 if fraction >= 1 else repeats
+        runs: dict[str, list[float]] = {name: [] for name in subsets}
+        sizes: list[int] = []
+        for repeat in range(draws):
+            rng = np.random.default_rng([config.seed, repeat, round(fraction * 1000)])
+            predicted = pd.Series("none", index=features.index, dtype=object)
+            for key in folds:
+                others = [f for f in folds if f != key]
+                kept = set(rng.choice(others, size=max(1, round(fraction * len(others))), replace=False))
+                train = rows[rows["fold"].isin(kept)]
+                held_out = rows[rows["fold"] == key]
+                predicted[held_out.index] = StanceClassifier(**params).fit(train, train["gold"]).predict(held_out)
+                sizes.append(len(train))
+            for name, mask in subsets.items():
+                if mask.any():
+                    runs[name].append(score(features.loc[mask, "gold"].tolist(), predicted[mask].tolist())["macro_f1"])
+        for name, values in runs.items():
+            if values:
+                out.append(
+                    {
+                        "fraction": fraction,
+                        "subset": name,
+                        "repeats": draws,
+                        "training_pairs": round(float(np.mean(sizes))),
+                        "macro_f1": round(float(np.mean(values)), 4),
+                        "lowest": round(min(values), 4),
+                        "highest": round(max(values), 4),
+                    }
+                )
+    return pd.DataFrame(out)
 
 
 def cross_fitted_predictions(features: pd.DataFrame, bundle: StanceBundle | None, method: str) -> pd.DataFrame:

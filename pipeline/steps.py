@@ -25,7 +25,7 @@ from pipeline.artifacts import (
     write_table,
 )
 from pipeline.config import config_hash, load_stage_config
-from pipeline.errors import InputError, PipelineError
+from pipeline.errors import ConfigError, InputError, PipelineError
 from pipeline.runner import (
     Executor,
     LocalExecutor,
@@ -325,7 +325,7 @@ class StanceContext:
 def _stance_context(configs: Path, *, load_model: bool = True) -> StanceContext:
     """Config, gazetteer, lexicon and model of the stance stage, checked. Without ``load_model`` the model file is
     only checked to exist: the process coordinating the workers then loads neither scikit-learn nor the encoder."""
-    from pipeline.errors import ConfigError, ModelError
+    from pipeline.errors import ModelError
     from pipeline.gazetteer import load_gazetteer
     from pipeline.stance_features import load_lexicon
 
@@ -499,6 +499,19 @@ def train_and_score(labels: list[Path], configs: Path, sources: list[Path]) -> t
     }
 
 
+def learning_curve_report(labels: list[Path], configs: Path, fractions: list[float], repeats: int) -> pd.DataFrame:
+    """The learned method's held-out scores when trained on shares of the labelled documents."""
+    from pipeline.stance_training import learning_curve
+
+    bad = [f for f in fractions if not 0 < f <= 1]
+    if bad or repeats < 1:
+        raise ConfigError(f"--fractions must lie in (0, 1] and --repeats be at least 1 (got {bad or repeats})")
+    features, context = _labelled_features(labels, configs, DEFAULT_SOURCES)
+    return learning_curve(
+        features, config=context.config, subsets=_subsets(features), fractions=sorted(fractions), repeats=repeats
+    )
+
+
 def train_stance_command(args: Any) -> None:
     import json
 
@@ -540,6 +553,12 @@ def evaluate_stance_command(args: Any) -> None:
         print(format_scores("stance artifact in " + str(args.out), results))
         if args.json:
             write_text_atomic(args.json, json.dumps(results, indent=2) + "\n")
+        return
+    if args.scheme == "learning-curve":
+        curve = learning_curve_report(args.labels, args.configs, args.fractions, args.repeats)
+        print(curve.to_string(index=False))
+        if args.json:
+            write_text_atomic(args.json, curve.to_json(orient="records", indent=2) + "\n")
         return
     _, report = train_and_score(args.labels, args.configs, DEFAULT_SOURCES)
     methods = [args.method] if args.method else ["learned", "rules"]

@@ -158,6 +158,35 @@ def test_evaluate_stance_scores_the_artifact_against_the_chapter_labels(chapter_
     assert pooled["mention_detection"]["f1"] >= 0.9
 
 
+def test_learning_curve_at_full_share_is_the_cross_fitted_score(tmp_path):
+    labels = ROOT / "data" / "labels" / "stance_chapter.tsv"
+    curve_json, folds_json = tmp_path / "curve.json", tmp_path / "folds.json"
+    run_pipeline(
+        "evaluate-stance", "--labels", str(labels), "--scheme", "learning-curve",
+        "--fractions", "1", "0.5", "--repeats", "2", "--json", str(curve_json),
+    )  # fmt: skip
+    run_pipeline(
+        "evaluate-stance", "--labels", str(labels), "--scheme", "leave-one-document-out", "--method", "learned",
+        "--json", str(folds_json),
+    )  # fmt: skip
+    curve = pd.DataFrame(json.loads(curve_json.read_text()))
+    assert curve["fraction"].tolist() == [0.5, 1.0] and set(curve["subset"]) == {"chapter, cross-fitted"}
+    half, full = curve.iloc[0], curve.iloc[1]
+    assert (half["repeats"], full["repeats"]) == (2, 1)
+    assert half["lowest"] <= half["macro_f1"] <= half["highest"]
+    assert half["training_pairs"] < full["training_pairs"]
+    cross_fitted = json.loads(folds_json.read_text())["scores"]["learned"]["chapter, cross-fitted"]["pooled"]
+    assert full["macro_f1"] == cross_fitted["macro_f1"]
+
+
+def test_learning_curve_refuses_a_share_outside_zero_to_one():
+    labels = ROOT / "data" / "labels" / "stance_chapter.tsv"
+    result = run_pipeline(
+        "evaluate-stance", "--labels", str(labels), "--scheme", "learning-curve", "--fractions", "1.5", check=False
+    )
+    assert result.returncode == 2 and "--fractions" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_model_card_records_training_data_and_scores():
     card = json.loads((ROOT / "models" / "stance_learned.json").read_text())
     labels = sorted((ROOT / "data" / "labels").glob("stance_*.tsv"))
