@@ -143,10 +143,15 @@ def featurize_labels(
     return merged.drop_duplicates(["doc_id", "sentence", "target"]).reset_index(drop=True)
 
 
+def model_params(config: StanceConfig) -> dict[str, Any]:
+    """The learned model's parameters as configured, seeded by the config's seed."""
+    return {**dataclasses.asdict(config.learned), "random_state": config.seed}
+
+
 def train(features: pd.DataFrame, *, config: StanceConfig, training_hash: str, guideline_sha256: str) -> StanceBundle:
     """Fit on the sentences where a target was detected (gold 'none' there teaches the model to reject)."""
     rows = features[features["mentioned"]].reset_index(drop=True)
-    params = {**dataclasses.asdict(config.learned), "random_state": config.seed}
+    params = model_params(config)
     return train_bundle(
         rows,
         rows["gold"],
@@ -174,7 +179,7 @@ def learning_curve(
     over the repeats, and the mean number of labelled pairs the models learned from."""
     rows = features[features["mentioned"]]
     folds = sorted(set(rows["fold"]))
-    params = {**dataclasses.asdict(config.learned), "random_state": config.seed}
+    params = model_params(config)
     out = []
     for fraction in fractions:
         draws = 1 if fraction >= 1 else repeats
