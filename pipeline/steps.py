@@ -31,6 +31,7 @@ from pipeline.runner import (
     LocalExecutor,
     Outcome,
     StageRun,
+    chunks,
     plan_chunks,
     progress,
     record_summary,
@@ -173,8 +174,8 @@ def run_parse(layout: Layout, configs: Path, executor: Executor) -> StageRun:
     # to one process, which then also stores them all while the parsing processes want the same cores)
     sizes = [_text_bytes(layout, doc_id) for doc_id, _ in stale]
     processes = worker_count(config.n_process, sum(sizes))
-    stale = _spread_by_cost(stale, sizes, len(plan_chunks(stale, executor, processes=processes)))
-    work = [(chunk, str(layout.out), str(configs)) for chunk in plan_chunks(stale, executor, processes=processes)]
+    planned = _chunks_by_cost(stale, sizes, executor, processes=processes)
+    work = [(chunk, str(layout.out), str(configs)) for chunk in planned]
     for outcomes in executor.map(_parse_chunk, work):
         run.outcomes.extend(outcomes)
     for doc_id in remove_stale_partitions(layout, "sentences", set(doc_ids)):
@@ -247,6 +248,14 @@ def _spread_by_cost(items: list[T], costs: list[int], n: int) -> list[T]:
     return [items[k] for chunk in range(n) for k in ranked[chunk::n]]
 
 
+def _chunks_by_cost(
+    items: list[T], costs: list[int], executor: Executor, *, processes: int | None = None
+) -> list[list[T]]:
+    """The chunks ``plan_chunks`` would cut, with the items dealt into them costliest first in turn."""
+    n = len(plan_chunks(items, executor, processes=processes))
+    return chunks(_spread_by_cost(items, costs, n), n)
+
+
 def _run_per_document(
     run: StageRun,
     work: Any,
@@ -257,9 +266,12 @@ def _run_per_document(
     *,
     output: str,
     doc_ids: list[str],
+    costs: list[int] | None = None,
 ) -> None:
-    """Run a stage's chunk function over its stale documents, then drop partitions of documents gone upstream."""
-    chunked = [(chunk, str(layout.out), str(configs)) for chunk in plan_chunks(stale, executor)]
+    """Run a stage's chunk function over its stale documents (dealt costliest first in turn when ``costs`` are
+    given), then drop partitions of documents gone upstream."""
+    planned = plan_chunks(stale, executor) if costs is None else _chunks_by_cost(stale, costs, executor)
+    chunked = [(chunk, str(layout.out), str(configs)) for chunk in planned]
     for outcomes in executor.map(work, chunked):
         run.outcomes.extend(outcomes)
     for doc_id in remove_stale_partitions(layout, output, set(doc_ids)):
@@ -418,9 +430,8 @@ def run_stance(layout: Layout, configs: Path, executor: Executor) -> StageRun:
             stale.append((doc_id, print_))
     # a document's cost grows with its actor mentions (the encoder reads every sentence that mentions a target)
     costs = [row_count(layout.partition("mentions", doc_id)) for doc_id, _ in stale]
-    stale = _spread_by_cost(stale, costs, len(plan_chunks(stale, executor)))
     work = partial(_stance_chunk, context=context)
-    _run_per_document(run, work, stale, layout, configs, executor, output="stance", doc_ids=doc_ids)
+    _run_per_document(run, work, stale, layout, configs, executor, output="stance", doc_ids=doc_ids, costs=costs)
     stance = read_table(layout.table("stance"), name="stance")
     sections = read_table(layout.table("sections"), name="sections")
     documents = read_table(layout.table("documents"), name="documents")
