@@ -20,7 +20,7 @@ from pipeline.config import load_stage_config
 from pipeline.nlp import load_model, worker_count
 from pipeline.runner import make_executor
 
-DEV_CORPUS = Path("..") / "shared" / "corpus" / "dev"
+DEV_CORPUS = Path("data") / "corpus" / "dev"
 
 
 def build_corpus(source: Path, target: Path, *, words: int) -> int:

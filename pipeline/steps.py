@@ -482,8 +482,8 @@ def _stance_context_rules(configs: Path) -> StanceContext:
     return StanceContext(config, gazetteer, load_lexicon(Path(config.lexicon)), None, "")
 
 
-GUIDELINE = Path("..") / "shared" / "STANCE_GUIDELINE.md"
-DEFAULT_SOURCES = [Path("texts"), Path("..") / "shared" / "corpus" / "dev"]
+GUIDELINE = Path("docs") / "stance-guideline.md"
+DEFAULT_SOURCES = [Path("texts"), Path("data") / "corpus" / "dev"]
 
 
 def _subsets(features: pd.DataFrame) -> dict[str, pd.Series]:

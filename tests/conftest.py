@@ -17,8 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
 CHAPTER = ROOT / "texts" / "osce-yearbook-2017_belarus-pariah-state-no-more.txt"
 CHAPTER_ID = doc_id_for(CHAPTER)
-SHARED = ROOT.parent / "shared"
-DEV_CORPUS = SHARED / "corpus" / "dev"
+DEV_CORPUS = ROOT / "data" / "corpus" / "dev"
 
 
 def run_pipeline(*args: str, cwd: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -68,7 +67,7 @@ def chapter_run(tmp_path_factory) -> Path:
 def dev_run(tmp_path_factory) -> Path:
     """Ingest, parse and entities over the whole dev corpus as one corpus."""
     if not DEV_CORPUS.is_dir():
-        pytest.fail(f"the shared dev corpus is missing at {DEV_CORPUS}")
+        pytest.fail(f"the dev corpus is missing at {DEV_CORPUS}")
     out = tmp_path_factory.mktemp("dev_out")
     for stage in ("ingest", "parse", "entities", "stance", "network"):
         run_pipeline(stage, "--texts", str(DEV_CORPUS), "--out", str(out), "--configs", str(CONFIGS))

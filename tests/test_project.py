@@ -1,0 +1,30 @@
+"""The project stands on its own: nothing it tracks reaches for files beside the clone."""
+
+from __future__ import annotations
+
+import subprocess
+
+from tests.conftest import DEV_CORPUS, ROOT
+
+
+def tracked_text_files() -> list[str]:
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return [name for name in listed.splitlines() if not name.endswith((".png", ".joblib", ".pdf"))]
+
+
+def test_no_tracked_file_points_outside_the_clone():
+    needle = "../" + "shared"
+    offenders = [
+        name
+        for name in tracked_text_files()
+        if (ROOT / name).is_file() and needle in (ROOT / name).read_text(encoding="utf-8", errors="replace")
+    ]
+    assert offenders == []
+
+
+def test_the_development_corpus_ships_with_its_provenance():
+    texts = sorted(p.name for p in DEV_CORPUS.glob("*.txt"))
+    assert len(texts) == 30
+    for table in ("SOURCES.tsv", "METADATA.tsv"):
+        rows = (DEV_CORPUS.parent / table).read_text(encoding="utf-8").splitlines()[1:]
+        assert sorted(row.split("\t")[0] for row in rows) == texts
