@@ -10,6 +10,8 @@ EXECUTOR ?= local
 SCHEDULER ?=
 PYTHON ?= python3
 LABELS ?= $(wildcard data/labels/stance_*.tsv)
+# filled-in review sheets (OUT/review.csv saved under any name); their labels replace the stance predictions
+REVIEWS ?= reviews
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -25,18 +27,22 @@ COMMON_CODE := $(addprefix pipeline/,__init__.py artifacts.py config.py errors.p
 INGEST_CODE := $(addprefix pipeline/,stages/ingest.py textclean.py sources.py)
 PARSE_CODE := $(addprefix pipeline/,stages/parse.py nlp.py)
 ENTITIES_CODE := $(addprefix pipeline/,stages/entities.py stages/parse.py actor_tagger.py entity_resolution.py gazetteer.py nlp.py)
-STANCE_CODE := $(addprefix pipeline/,stages/stance.py stages/entities.py stages/parse.py gazetteer.py stance_rules.py stance_learned.py stance_features.py stance_summary.py embeddings.py nlp.py)
+STANCE_CODE := $(addprefix pipeline/,stages/stance.py stages/entities.py stages/parse.py gazetteer.py stance_rules.py stance_learned.py stance_features.py stance_summary.py stance_estimates.py review.py embeddings.py nlp.py)
 NETWORK_CODE := $(addprefix pipeline/,stages/network.py)
 REPORT_CODE := $(addprefix pipeline/,stages/report.py figures.py)
 
 SOURCES := $(wildcard $(TEXTS)/*.txt $(TEXTS)/*.pdf)
 STANCE_MODEL := models/stance_learned.joblib
+# the model card holds the correction of the aggregates (measured at training time)
+STANCE_CARD := models/stance_learned.json
+# the review files and their folder (a removed file changes the folder), when there is one
+REVIEW_FILES := $(wildcard $(REVIEWS)) $(wildcard $(REVIEWS)/*)
 
-.PHONY: help all venv ingest parse entities stance network report test lint bench train-stance evaluate learning-curve clean
+.PHONY: help all venv ingest parse entities stance network report review test lint bench train-stance evaluate learning-curve clean
 
 help: ## List the targets with what they do
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:[^#]*## /\t/' | awk -F'\t' '{printf "  make %-14s %s\n", $$1, $$2}'
-	@echo "  Variables: TEXTS=$(TEXTS) OUT=$(OUT) EXECUTOR=local|dask SCHEDULER=<address>"
+	@echo "  Variables: TEXTS=$(TEXTS) OUT=$(OUT) REVIEWS=$(REVIEWS) EXECUTOR=local|dask SCHEDULER=<address>"
 
 all: $(OUT)/report.html ## Create .venv if needed and run every stage on TEXTS into OUT
 
@@ -66,8 +72,8 @@ $(STAMPS)/entities: $(STAMPS)/parse $(CONFIGS)/entities.yaml $(CONFIGS)/gazettee
 	@touch $@
 
 stance: $(STAMPS)/stance ## Sentences + mentions -> stance, stance_by_section, stance_by_document
-$(STAMPS)/stance: $(STAMPS)/entities $(ENCODER) $(CONFIGS)/stance.yaml $(CONFIGS)/stance_lexicon.yaml $(STANCE_MODEL) $(COMMON_CODE) $(STANCE_CODE)
-	$(RUN) stance $(ARGS)
+$(STAMPS)/stance: $(STAMPS)/entities $(ENCODER) $(CONFIGS)/stance.yaml $(CONFIGS)/stance_lexicon.yaml $(STANCE_MODEL) $(STANCE_CARD) $(REVIEW_FILES) $(COMMON_CODE) $(STANCE_CODE)
+	$(RUN) stance $(ARGS) --reviews $(REVIEWS)
 	@touch $@
 
 network: $(STAMPS)/network ## Mentions + stance -> network_nodes, network_edges, signed_edges, GraphML/GEXF, PNG
@@ -79,11 +85,18 @@ report: $(OUT)/report.html ## Everything -> OUT/report.html
 $(OUT)/report.html: $(STAMPS)/network $(CONFIGS)/report.yaml $(COMMON_CODE) $(REPORT_CODE) $(wildcard models/*.json)
 	$(RUN) report $(ARGS)
 
-train-stance: $(ENCODER) ## Retrain the learned stance model on data/labels (writes models/)
-	$(RUN) train-stance --labels $(LABELS) --configs $(CONFIGS)
+review: $(STAMPS)/stance ## Write OUT/review.csv: the sentences whose reading narrows the stance intervals most first
+	$(RUN) review --out $(OUT) --configs $(CONFIGS)
 
-evaluate: $(ENCODER) ## Score both stance methods on the labels (held-out documents, cross-fitted chapter)
+# the reviews join the training labels only when REVIEWS is given on the command line
+TRAIN_REVIEWS := $(if $(filter command line,$(origin REVIEWS)),--reviews $(REVIEWS) --texts $(TEXTS))
+
+train-stance: $(ENCODER) ## Retrain the learned stance model on data/labels (and REVIEWS=dir if given; writes models/)
+	$(RUN) train-stance --labels $(LABELS) --configs $(CONFIGS) $(TRAIN_REVIEWS)
+
+evaluate: $(ENCODER) ## Score both stance methods and the stance index's intervals on the labels, held out by document
 	$(RUN) evaluate-stance --labels $(LABELS) --configs $(CONFIGS) --scheme leave-one-document-out
+	$(RUN) evaluate-stance --labels $(LABELS) --configs $(CONFIGS) --scheme aggregates
 
 learning-curve: $(ENCODER) ## Held-out stance scores when learning from 25/50/75/100% of the labelled documents
 	$(RUN) evaluate-stance --labels $(LABELS) --configs $(CONFIGS) --scheme learning-curve

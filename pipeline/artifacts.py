@@ -68,6 +68,10 @@ class Layout:
         return self.out / "report.html"
 
     @property
+    def review_sheet(self) -> Path:
+        return self.out / "review.csv"
+
+    @property
     def run_summary(self) -> Path:
         return self.out / "run_summary.json"
 

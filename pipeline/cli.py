@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.artifacts import Layout, remove_stale_temporaries
+from pipeline.config import load_stage_config
 from pipeline.errors import PipelineError
 from pipeline.runner import StageRun, make_executor, one_line, record_stage_error
 
 STAGES = ("ingest", "parse", "entities", "stance", "network", "report")
+REVIEWS_HELP = "folder of review files (filled-in review.csv sheets) whose labels replace predictions (if it exists)"
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
         _common(p)
         if stage == "entities":
             p.add_argument("--show", action="store_true", help="print the entity table after the stage")
+        if stage in ("stance", "all"):
+            p.add_argument("--reviews", type=Path, default=Path("reviews"), help=REVIEWS_HELP)
+    rv = sub.add_parser("review", help="write OUT/review.csv: the sentences worth reading, for a reviewer to label")
+    rv.add_argument("--out", type=Path, default=Path("outputs"))
+    rv.add_argument("--configs", type=Path, default=Path("configs"))
     show = sub.add_parser("show-entities", help="print the entity table of an output folder")
     show.add_argument("--out", type=Path, default=Path("outputs"))
     show.add_argument("--limit", type=int, default=60)
@@ -42,10 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--method", default=None, help="rules or learned (default: the configured method)")
     ev.add_argument(
         "--scheme",
-        choices=("predictions", "leave-one-document-out", "cross-fit-sections", "learning-curve"),
+        choices=("predictions", "leave-one-document-out", "cross-fit-sections", "learning-curve", "aggregates"),
         default="predictions",
         help="predictions: score the stance artifact; the others retrain the learned model per fold "
-        "(learning-curve: on a share of the other folds)",
+        "(learning-curve: on a share of the other folds; aggregates: the stance index of sections and documents "
+        "and its 95%% intervals, held out by document)",
     )
     ev.add_argument(
         "--fractions",
@@ -61,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", type=Path, default=Path("outputs"), help="output folder holding parsed label documents")
     tr.add_argument("--configs", type=Path, default=Path("configs"))
     tr.add_argument("--model", type=Path, default=None, help="where to write the model (default: from config)")
+    tr.add_argument("--reviews", type=Path, default=None, help="also learn from the review files in this folder")
+    tr.add_argument("--texts", type=Path, default=None, help="a folder of the reviewed documents' sources")
     ee = sub.add_parser("evaluate-entities", help="entity precision/recall against gold YAML lists")
     ee.add_argument("--gold", type=Path, required=True, nargs="+")
     ee.add_argument("--out", type=Path, default=Path("outputs"))
@@ -83,7 +93,7 @@ def _run_stage(stage: str, args: argparse.Namespace) -> StageRun:
             "ingest": lambda: steps.run_ingest(args.texts, layout, args.configs, executor),
             "parse": lambda: steps.run_parse(layout, args.configs, executor),
             "entities": lambda: steps.run_entities(layout, args.configs, executor),
-            "stance": lambda: steps.run_stance(layout, args.configs, executor),
+            "stance": lambda: steps.run_stance(layout, args.configs, executor, reviews=args.reviews),
             "network": lambda: steps.run_network(layout, args.configs),
             "report": lambda: steps.run_report(layout, args.configs),
         }
@@ -110,17 +120,20 @@ def dispatch(args: argparse.Namespace) -> int:
 
             print(steps.show_entities(Layout(args.out)))
         return 0
+    from pipeline import steps
+
     if command == "all":
+        steps.read_stance_reviews(args.reviews, load_stage_config("stance", args.configs))  # a bad one stops it now
         for stage in STAGES:
             _run_stage(stage, args)
         return 0
-    from pipeline import steps
 
     if command == "show-entities":
         print(steps.show_entities(Layout(args.out), limit=args.limit))
         return 0
     handlers: dict[str, Callable[[argparse.Namespace], Any]] = {
         "evaluate-stance": steps.evaluate_stance_command,
+        "review": steps.review_command,
         "train-stance": steps.train_stance_command,
         "evaluate-entities": lambda a: steps.evaluate_entities_command(a),
         "compare": lambda a: steps.compare_command(a),

@@ -91,6 +91,7 @@ class StanceConfig:
     holders: dict[str, list[str]]
     learned: LearnedConfig
     bootstrap_samples: int
+    correction_draws: int
     seed: int
 
 
@@ -260,6 +261,9 @@ def _validate(stage: str, config: Any, path: Path) -> None:
             raise ConfigError(f"{path}: key 'targets': at least one target is needed")
         if len(set(names)) != len(names):
             raise ConfigError(f"{path}: key 'targets': target names must be unique")
+        for key in ("bootstrap_samples", "correction_draws"):
+            if getattr(config, key) < 1:
+                raise ConfigError(f"{path}: key '{key}': at least 1")
     if isinstance(config, NetworkConfig):
         bad = sorted(set(config.windows) - {"sentence", "paragraph"})
         if bad:

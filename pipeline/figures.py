@@ -22,6 +22,9 @@ from matplotlib.lines import Line2D
 
 from pipeline.errors import PipelineError
 
+# The columns the figures and the comparison table show: the corrected stance index and its 95% interval.
+VALUE, LOW, HIGH = "stance_index", "index_ci_low", "index_ci_high"
+INDEX_AXIS = "stance index (pro − anti) / referring sentences"
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
 DPI = 110
 STYLE: dict[Any, Any] = {
@@ -77,7 +80,7 @@ def _targets(frame: pd.DataFrame, targets: Sequence[str] | None) -> list[str]:
 
 
 def _symmetric_limit(frame: pd.DataFrame) -> float:
-    values = pd.concat([frame["ci_low"], frame["ci_high"], frame["mean_score"]]).abs().dropna()
+    values = pd.concat([frame[LOW], frame[HIGH], frame[VALUE]]).abs().dropna()
     widest = float(values.max()) if len(values) else 0.0
     return min(1.05, max(0.5, widest) * 1.15)
 
@@ -87,7 +90,7 @@ def _short(text: str, width: int) -> str:
 
 
 def _draw_points(axes: Axes, points: Sequence[tuple[float, dict[str, Any]]], color: str, *, horizontal: bool) -> None:
-    """Means at their positions with 95% intervals and n beyond the upper end; hollow when resting on one sentence.
+    """Indices at their positions with 95% intervals and n beyond the upper end; hollow when resting on one sentence.
 
     One errorbar per fill rather than one per point: the points of a series never overlap, so the pixels are the
     same, and a figure of many documents draws a handful of artists instead of thousands.
@@ -96,10 +99,10 @@ def _draw_points(axes: Axes, points: Sequence[tuple[float, dict[str, Any]]], col
         chosen = [(position, row) for position, row in points if (int(row["n"]) < 2) == hollow]
         if not chosen:
             continue
-        means = [float(row["mean_score"]) for _, row in chosen]
+        means = [float(row[VALUE]) for _, row in chosen]
         errors = [
-            [mean - float(row["ci_low"]) for mean, (_, row) in zip(means, chosen, strict=True)],
-            [float(row["ci_high"]) - mean for mean, (_, row) in zip(means, chosen, strict=True)],
+            [max(0.0, mean - float(row[LOW])) for mean, (_, row) in zip(means, chosen, strict=True)],
+            [max(0.0, float(row[HIGH]) - mean) for mean, (_, row) in zip(means, chosen, strict=True)],
         ]
         positions = [position for position, _ in chosen]
         axes.errorbar(
@@ -115,7 +118,7 @@ def _draw_points(axes: Axes, points: Sequence[tuple[float, dict[str, Any]]], col
             lw=1.4,
         )
     for position, row in points:
-        high = float(row["ci_high"])
+        high = float(row[HIGH])
         end, offset = ((high, position), (4, 0)) if horizontal else ((position, high), (0, 4))
         axes.annotate(
             f"n={int(row['n'])}",
@@ -141,7 +144,7 @@ def _legend(axes: Axes, targets: Sequence[str], colors: dict[str, str]) -> None:
 def stance_by_section_figure(
     stance_by_section: pd.DataFrame, *, targets: Sequence[str] | None = None, title: str | None = None
 ) -> bytes:
-    """Mean stance score per section of one document with its bootstrap 95% interval and n, one series per target."""
+    """Stance index per section of one document with its 95% interval and n, one series per target."""
     targets = _targets(stance_by_section, targets)
     colors = target_colors(targets)
     sections = (
@@ -165,7 +168,7 @@ def stance_by_section_figure(
             points = [
                 (position[int(row["section_index"])] + offset, row)
                 for row in rows.sort_values("section_index").to_dict("records")
-                if _finite(row["mean_score"])
+                if _finite(row[VALUE]) and _finite(row[LOW])
             ]
             _draw_points(axes, points, colors[target], horizontal=False)
         limit = _symmetric_limit(stance_by_section[stance_by_section["n"] > 0])
@@ -175,15 +178,17 @@ def stance_by_section_figure(
         axes.set_xticks(
             range(len(sections)), labels, fontsize=7.5, rotation=35 if many else 0, ha="right" if many else "center"
         )
-        axes.set_ylabel("mean stance score (−1 anti … +1 pro)")
-        axes.set_title(title or "Stance toward each target by section (mean, bootstrap 95% CI)", fontsize=10, pad=24)
+        axes.set_ylabel(INDEX_AXIS)
+        axes.set_title(
+            title or "Stance toward each target by section (stance index, 95% interval)", fontsize=10, pad=24
+        )
         _legend(axes, targets, colors)
         figure.tight_layout()
         return _png(figure)
 
 
 def stance_by_document_figure(stance_by_document: pd.DataFrame, *, targets: Sequence[str] | None = None) -> bytes:
-    """Mean stance score per document (rows, by year then title) with its 95% interval and n, one series per target."""
+    """Stance index per document (rows, by year then title) with its 95% interval and n, one series per target."""
     targets = _targets(stance_by_document, targets)
     colors = target_colors(targets)
     documents = document_order(stance_by_document)
@@ -199,7 +204,7 @@ def stance_by_document_figure(stance_by_document: pd.DataFrame, *, targets: Sequ
             points = [
                 (position[str(row["doc_id"])] + offset, row)
                 for row in rows.to_dict("records")
-                if _finite(row["mean_score"])
+                if _finite(row[VALUE]) and _finite(row[LOW])
             ]
             _draw_points(axes, points, colors[target], horizontal=True)
         limit = min(1.25, _symmetric_limit(stance_by_document[stance_by_document["n"] > 0]) + 0.12)
@@ -207,15 +212,16 @@ def stance_by_document_figure(stance_by_document: pd.DataFrame, *, targets: Sequ
         axes.set_xlim(-limit, limit)
         axes.set_ylim(len(documents) - 0.5, -0.5)
         axes.set_yticks(range(len(documents)), labels, fontsize=7.5)
-        axes.set_xlabel("mean stance score (−1 anti … +1 pro)")
-        axes.set_title("Stance toward each target by document (mean, bootstrap 95% CI)", fontsize=10, pad=24)
+        axes.set_xlabel(INDEX_AXIS)
+        axes.set_title("Stance toward each target by document (stance index, 95% interval)", fontsize=10, pad=24)
         _legend(axes, targets, colors)
         figure.tight_layout()
         return _png(figure)
 
 
 def stance_by_year_figure(stance_by_year: pd.DataFrame, *, targets: Sequence[str] | None = None) -> bytes:
-    """Mean stance score per year (pooled over the year's sentences), one line per target, n at each point."""
+    """Stance index per year (the year's documents weighted by their sentences), one line per target, n at each
+    point."""
     targets = _targets(stance_by_year, targets)
     colors = target_colors(targets)
     with _fixed_style():
@@ -226,13 +232,13 @@ def stance_by_year_figure(stance_by_year: pd.DataFrame, *, targets: Sequence[str
             rows = rows.sort_values("year")
             axes.plot(
                 rows["year"].astype(int),
-                rows["mean_score"],
+                rows[VALUE],
                 marker="o",
                 color=colors[target],
                 label=target_label(target),
                 lw=1.4,
             )
-            for year, mean, n in zip(rows["year"], rows["mean_score"], rows["n"], strict=True):
+            for year, mean, n in zip(rows["year"], rows[VALUE], rows["n"], strict=True):
                 axes.annotate(
                     f"n={int(n)}",
                     (int(year), float(mean)),
@@ -242,7 +248,7 @@ def stance_by_year_figure(stance_by_year: pd.DataFrame, *, targets: Sequence[str
                     fontsize=7,
                     color="#444444",
                 )
-        values = stance_by_year.loc[stance_by_year["n"] > 0, "mean_score"].abs().dropna()
+        values = stance_by_year.loc[stance_by_year["n"] > 0, VALUE].abs().dropna()
         limit = min(1.05, max(0.3, float(values.max()) if len(values) else 0.0) * 1.3)
         axes.axhline(0.0, color="#999999", lw=0.8, zorder=0)
         axes.set_ylim(-limit, limit)
@@ -250,8 +256,8 @@ def stance_by_year_figure(stance_by_year: pd.DataFrame, *, targets: Sequence[str
         axes.set_xticks(years, [str(y) for y in years])
         if years:
             axes.set_xlim(years[0] - 0.5, years[-1] + 0.5)
-        axes.set_ylabel("mean stance score")
-        axes.set_title("Stance toward each target by year (mean over the year's sentences)", fontsize=10, pad=24)
+        axes.set_ylabel("stance index")
+        axes.set_title("Stance toward each target by year (documents weighted by sentences)", fontsize=10, pad=24)
         axes.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=len(targets), fontsize=8, frameon=False)
         figure.tight_layout()
         return _png(figure)
@@ -328,21 +334,25 @@ def compare_table(summary: pd.DataFrame, *, by: str, target: str) -> str:
         records = rows.set_index("doc_id").loc[order["doc_id"]].reset_index().to_dict("records")
         header = ["document", "year"]
         keys = [[_short(name, 60), _year(year)] for name, year in zip(order["name"], order["year"], strict=True)]
-    header += ["n", "pro", "anti", "neutral", "mean", "95% CI", "-1" + " " * 8 + "0" + " " * 8 + "+1"]
+    header += ["n", "reviewed", "pro", "anti", "neutral", "index", "95% CI", "-1" + " " * 8 + "0" + " " * 8 + "+1"]
     body = [
         [
             *key,
-            *(str(int(r[column])) for column in ("n", "n_pro", "n_anti", "n_neutral")),
-            _signed(r["mean_score"]),
-            f"[{_signed(r['ci_low'])}, {_signed(r['ci_high'])}]" if _finite(r["ci_low"]) else "-",
-            _bar(r["mean_score"]),
+            *(str(int(r[column])) for column in ("n", "n_reviewed", "n_pro", "n_anti", "n_neutral")),
+            _signed(r[VALUE]),
+            f"[{_signed(r[LOW])}, {_signed(r[HIGH])}]" if _finite(r[LOW]) else "-",
+            _bar(r[VALUE]),
         ]
         for key, r in zip(keys, records, strict=True)
     ]
-    numeric = {"#", "year", "n", "pro", "anti", "neutral", "mean"}
+    numeric = {"#", "year", "n", "reviewed", "pro", "anti", "neutral", "index"}
     widths = [max(len(cell) for cell in column) for column in zip(header, *body, strict=False)]
     scope = "" if several or rows.empty else f" in {rows['doc_id'].iloc[0]}"
-    lines = [f"Stance toward {target_label(target)} by {by}{scope} (score -1 anti .. +1 pro; n = sentences)"]
+    lines = [
+        f"Stance toward {target_label(target)} by {by}{scope} (index = (pro - anti) / referring sentences, corrected"
+        " for the classifier's errors; n = sentences judged to refer, of them reviewed; pro/anti/neutral = labels as"
+        " predicted or reviewed)"
+    ]
     for cells in (header, *body):
         padded = [
             cell.rjust(width) if name in numeric else cell.ljust(width)

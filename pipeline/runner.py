@@ -137,6 +137,7 @@ def upstream_fingerprint(layout: Layout, names: Sequence[str], doc_id: str) -> s
 class StageRun:
     stage: str
     outcomes: list[Outcome] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # about the stage's other inputs (e.g. review files)
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -147,6 +148,8 @@ class StageRun:
     def report(self, stream: Any = None) -> None:
         """One line per failure and warning on stderr, then a one-line tally."""
         stream = stream or sys.stderr
+        for warning in self.warnings:
+            print(f"warning: {one_line(warning)}", file=stream)
         for outcome in self.outcomes:
             for warning in outcome.warnings:
                 print(f"warning: {one_line(warning)}", file=stream)
@@ -184,7 +187,7 @@ def record_summary(layout: Layout, run: StageRun) -> None:
     entry = {
         "counts": run.counts(),
         "skipped": [asdict(o) for o in run.outcomes if o.status == "failed"],
-        "warnings": [w for o in run.outcomes for w in o.warnings],
+        "warnings": [*run.warnings, *(w for o in run.outcomes for w in o.warnings)],
     }
     _merge_summary(layout, run.stage, entry)
 

@@ -8,6 +8,20 @@ STR = pa.string()
 I64 = pa.int64()
 F64 = pa.float64()
 SPANS = [("span_starts", pa.list_(I64)), ("span_ends", pa.list_(I64))]
+# the classifier's class probabilities of a stance row (a reviewed row keeps the model's)
+PROBABILITIES = [("p_none", F64), ("p_neutral", F64), ("p_pro", F64), ("p_anti", F64)]
+# a group's stance index, (pro - anti) / referring sentences, corrected for the classifier's measured errors, with a
+# 95% interval carrying the sampling of the group's sentences and the classifier's error; the shares of each label
+# among the referring sentences; how many of the group's sentences were reviewed (their labels known)
+INDEX = [
+    ("stance_index", F64),
+    ("index_ci_low", F64),
+    ("index_ci_high", F64),
+    ("share_pro", F64),
+    ("share_anti", F64),
+    ("share_neutral", F64),
+    ("n_reviewed", I64),
+]
 
 
 def _schema(*columns: tuple[str, pa.DataType]) -> pa.Schema:
@@ -101,12 +115,14 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("section_index", I64),
         ("section_title", STR),
         ("target", STR),
+        ("mentioned", pa.bool_()),  # the sentence refers to the target as the detector reads it (else label none)
         ("label", STR),
         ("score", F64),
         ("confidence", F64),
         ("holder", STR),
         ("evidence", pa.list_(STR)),
-        ("method", STR),
+        ("method", STR),  # rules, learned (…), or reviewed (the label of a review file)
+        *PROBABILITIES,
         ("text", STR),
     ),
     "stance_by_section": _schema(
@@ -121,6 +137,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("mean_score", F64),
         ("ci_low", F64),
         ("ci_high", F64),
+        *INDEX,
         ("sentence_ids", pa.list_(I64)),
     ),
     "stance_by_document": _schema(
@@ -135,6 +152,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("mean_score", F64),
         ("ci_low", F64),
         ("ci_high", F64),
+        *INDEX,
     ),
     "network_nodes": _schema(
         ("scope", STR),

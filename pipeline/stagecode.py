@@ -44,6 +44,8 @@ STAGE_CODE: dict[str, tuple[str, ...]] = {
         "stance_learned.py",
         "stance_features.py",
         "stance_summary.py",
+        "stance_estimates.py",
+        "review.py",
         "embeddings.py",
         "nlp.py",
     ),

@@ -1,4 +1,6 @@
-"""Stance summaries per section and per document: counts per label, mean score and a bootstrap 95% interval.
+"""Stance summaries per section and per document: the stance index corrected for the classifier's errors with its
+95% interval and the shares of each label (``stance_estimates``); counts per label; the mean score with a bootstrap
+interval over the sentences alone (the naive summary, kept for comparison).
 
 Plain numpy and pandas, so that the process coordinating the stance stage's workers loads no parser or model.
 """
@@ -10,6 +12,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from pipeline.stance_estimates import (
+    CLASSES,
+    N_CATEGORIES,
+    PROBABILITY_COLUMNS,
+    Correction,
+    GroupEstimate,
+    class_codes,
+    estimate_group,
+    group_seed,
+    nothing,
+    prediction_categories,
+)
 
 
 def bootstrap_ci(scores: np.ndarray, *, samples: int, rng: np.random.Generator) -> tuple[float, float]:
@@ -48,6 +63,29 @@ def judged_groups(stance: pd.DataFrame, keys: list[str]) -> dict[Any, Judged]:
 NOTHING_JUDGED = Judged(np.array([], dtype=object), np.array([], dtype=float), np.array([], dtype=np.int64))
 
 
+def corrected_groups(
+    stance: pd.DataFrame, keys: list[str], *, correction: Correction | None, samples: int, seed: int
+) -> dict[Any, GroupEstimate]:
+    """The corrected stance index of every group of ``stance`` by ``keys`` (the last key the target), from the
+    prediction categories of the rows the classifier judged (the sentence mentions the target) and the labels of
+    the reviewed rows."""
+    reviewed = (stance["method"] == "reviewed").to_numpy()
+    candidates = stance[stance["mentioned"].to_numpy(dtype=bool) | reviewed]
+    reviewed = (candidates["method"] == "reviewed").to_numpy()
+    probabilities = candidates[list(PROBABILITY_COLUMNS)].to_numpy(dtype=float)
+    confident = correction.confident if correction is not None else 0.5
+    categories = prediction_categories(probabilities, confident=confident)
+    labels = class_codes(candidates["label"])
+    out = {}
+    for key, rows in candidates.groupby(keys, sort=True).indices.items():
+        known = np.bincount(labels[rows][reviewed[rows]], minlength=len(CLASSES))
+        judged = np.bincount(categories[rows][~reviewed[rows]], minlength=N_CATEGORIES)
+        model = None if correction is None else correction.model(str(key[-1]), document=str(key[0]))
+        rng = group_seed(seed, key)
+        out[key] = estimate_group(judged, known, model, samples=samples, rng=rng)
+    return out
+
+
 def _summary(judged: Judged, *, samples: int, rng: np.random.Generator) -> dict[str, Any]:
     scores = judged.scores
     low, high = bootstrap_ci(scores, samples=samples, rng=rng)
@@ -62,12 +100,17 @@ def _summary(judged: Judged, *, samples: int, rng: np.random.Generator) -> dict[
     }
 
 
-def by_section(stance: pd.DataFrame, sections: pd.DataFrame, *, samples: int, seed: int) -> pd.DataFrame:
-    """Per section and target: counts per label, mean score, bootstrap 95% interval, and the sentences behind it."""
+def by_section(
+    stance: pd.DataFrame, sections: pd.DataFrame, *, samples: int, seed: int, correction: Correction | None = None
+) -> pd.DataFrame:
+    """Per section and target: the corrected stance index, counts per label, mean score, and the sentences behind
+    them."""
     rng = np.random.default_rng(seed)
     rows = []
     targets = sorted(stance["target"].unique())
-    groups = judged_groups(stance, ["doc_id", "section_index", "target"])
+    keys = ["doc_id", "section_index", "target"]
+    groups = judged_groups(stance, keys)
+    estimates = corrected_groups(stance, keys, correction=correction, samples=samples, seed=seed)
     for section in sections.sort_values(["doc_id", "section_index"]).itertuples():
         for target in targets:
             judged = groups.get((section.doc_id, section.section_index, target), NOTHING_JUDGED)
@@ -78,18 +121,22 @@ def by_section(stance: pd.DataFrame, sections: pd.DataFrame, *, samples: int, se
                     "section_title": section.section_title,
                     "target": target,
                     **_summary(judged, samples=samples, rng=rng),
+                    **estimates.get((section.doc_id, section.section_index, target), nothing()).as_row(),
                     "sentence_ids": judged.sentence_ids.tolist(),
                 }
             )
     return pd.DataFrame(rows)
 
 
-def by_document(stance: pd.DataFrame, documents: pd.DataFrame, *, samples: int, seed: int) -> pd.DataFrame:
+def by_document(
+    stance: pd.DataFrame, documents: pd.DataFrame, *, samples: int, seed: int, correction: Correction | None = None
+) -> pd.DataFrame:
     """Per document and target: the same summary, with title and year for comparing documents."""
     rng = np.random.default_rng(seed)
     rows = []
     targets = sorted(stance["target"].unique())
     groups = judged_groups(stance, ["doc_id", "target"])
+    estimates = corrected_groups(stance, ["doc_id", "target"], correction=correction, samples=samples, seed=seed)
     for document in documents.sort_values("doc_id").itertuples():
         for target in targets:
             judged = groups.get((document.doc_id, target), NOTHING_JUDGED)
@@ -100,6 +147,7 @@ def by_document(stance: pd.DataFrame, documents: pd.DataFrame, *, samples: int, 
                     "year": document.year,
                     "target": target,
                     **_summary(judged, samples=samples, rng=rng),
+                    **estimates.get((document.doc_id, target), nothing()).as_row(),
                 }
             )
     frame = pd.DataFrame(rows)

@@ -6,6 +6,7 @@ Per-document work functions take one picklable tuple so they run the same in thi
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -355,10 +356,30 @@ def _stance_context(configs: Path, *, load_model: bool = True) -> StanceContext:
     model_path = Path(config.model_path)
     if config.method == "learned" and not model_path.exists():
         raise ModelError(f"{model_path}: stance model missing; run `make train-stance` (or set method: rules)")
-    learned = [model_path] if config.method == "learned" else []
+    learned = [model_path, model_path.with_suffix(".json")] if config.method == "learned" else []
     files = [Path(config.lexicon), Path(entities_config.gazetteer), *learned]
     context = StanceContext(config, gazetteer, lexicon, None, config_hash(config, *files))
     return _with_model(context) if load_model else context
+
+
+def stance_correction(config: Any) -> Any:
+    """The learned model's measured errors, from its card (computed at training time from cross-fitted predictions):
+    what the stance index of a group is corrected by. None for the rules method, which has none measured."""
+    import json
+
+    from pipeline.errors import ModelError
+    from pipeline.stance_estimates import Correction
+
+    if config.method != "learned":
+        return None
+    card_path = Path(config.model_path).with_suffix(".json")
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{card_path}: model card unreadable ({exc}); run `make train-stance`") from None
+    if "correction" not in card:
+        raise ModelError(f"{card_path}: the model card has no measured correction; run `make train-stance`")
+    return Correction.from_dict(card["correction"])
 
 
 def _with_model(context: StanceContext) -> StanceContext:
@@ -380,11 +401,15 @@ def _with_model(context: StanceContext) -> StanceContext:
     return replace(context, bundle=bundle)
 
 
-def _stance_chunk(item: tuple[list[tuple[str, str]], str, str], context: StanceContext | None = None) -> list[Outcome]:
-    """Judge a chunk of documents; ``context`` is the stage's context as the coordinating process read it (the
-    model aside), so that each worker does not read the gazetteer and lexicon again."""
+def _stance_chunk(
+    item: tuple[list[tuple[str, str, Any]], str, str], context: StanceContext | None = None
+) -> list[Outcome]:
+    """Judge a chunk of documents (id, fingerprint, reviewed rows); ``context`` is the stage's context as the
+    coordinating process read it (the model aside), so that each worker does not read the gazetteer and lexicon
+    again."""
     from pipeline.embeddings import with_embeddings
     from pipeline.nlp import load_vocab_model
+    from pipeline.review import apply_reviews
     from pipeline.stages.entities import mark_speakers
     from pipeline.stages.parse import load_docs
     from pipeline.stages.stance import analyse, items_from_docs, predict, stance_table
@@ -394,7 +419,7 @@ def _stance_chunk(item: tuple[list[tuple[str, str]], str, str], context: StanceC
     context = _stance_context(Path(configs)) if context is None else _with_model(context)
     nlp = load_vocab_model(load_stage_config("parse", Path(configs)).model)
     outcomes = []
-    for done, (doc_id, print_) in enumerate(docs, start=1):
+    for done, (doc_id, print_, reviewed) in enumerate(docs, start=1):
         progress("stance", done, len(docs))
         parsed = load_docs(layout.spacy_docs(doc_id).read_bytes(), nlp.vocab)
         country = read_partition(layout, "documents", doc_id)["country"].iloc[0]
@@ -405,31 +430,64 @@ def _stance_chunk(item: tuple[list[tuple[str, str]], str, str], context: StanceC
         features = analyse(items, config=context.config, gazetteer=context.gazetteer, lexicon=context.lexicon)
         uses_embeddings = context.bundle is not None and bool(context.bundle.params.get("use_embeddings"))
         features = with_embeddings(features, enabled=uses_embeddings and context.config.method == "learned")
-        predictions = predict(features, method=context.config.method, bundle=context.bundle)
+        predictions = apply_reviews(
+            predict(features, method=context.config.method, bundle=context.bundle), features, reviewed
+        )
         meta = {"stage": "stance", "fingerprint": print_, "config_hash": context.chash}
         write_table(stance_table(features, predictions), layout.partition("stance", doc_id), name="stance", meta=meta)
         outcomes.append(Outcome(doc_id, doc_id, "done"))
     return outcomes
 
 
-def run_stance(layout: Layout, configs: Path, executor: Executor) -> StageRun:
-    """Judge every body sentence for every target; rebuild the section and document summaries."""
+def read_stance_reviews(folder: Path | None, config: Any) -> tuple[list[Any], list[str]]:
+    """The checked reviews of ``folder`` (none when it is None or absent) and warnings; a bad review file is an
+    ``InputError`` naming the file and row."""
+    from pipeline.review import read_reviews
+
+    if folder is None:
+        return [], []
+    return read_reviews(folder, targets=[t.name for t in config.targets], holders=config.holders)
+
+
+def _matched_reviews(layout: Layout, reviews: list[Any], doc_ids: list[str]) -> tuple[dict[str, list[Any]], list[str]]:
+    """Reviews matched to the body sentences of the documents they name (only those documents' sentences are read)."""
+    from pipeline.review import match_reviews
+
+    if not reviews:
+        return {}, []
+    named = sorted({r.doc_id for r in reviews} & set(doc_ids))
+    columns = ["doc_id", "sentence_id", "text"]
+    frames = [read_partition(layout, "sentences", doc_id) for doc_id in named]
+    body = [frame.loc[frame["zone"] == "body", columns] for frame in frames]
+    sentences = pd.concat(body, ignore_index=True) if body else pd.DataFrame(columns=columns)
+    return match_reviews(reviews, sentences)
+
+
+def run_stance(layout: Layout, configs: Path, executor: Executor, *, reviews: Path | None = None) -> StageRun:
+    """Judge every body sentence for every target, with the reviewed labels of ``reviews`` (a folder of review
+    files) in place of predictions; rebuild the section and document summaries."""
     from pipeline.artifacts import read_table
+    from pipeline.review import reviews_digest
     from pipeline.stance_summary import by_document, by_section
 
     run = StageRun("stance")
     context = _stance_context(configs, load_model=False)
+    correction = stance_correction(context.config)
+    read, warnings = read_stance_reviews(reviews, context.config)  # before anything is written
     doc_ids = layout.partition_ids("mentions")
+    matched, unmatched = _matched_reviews(layout, read, doc_ids)
+    run.warnings.extend([*warnings, *unmatched])
     stale = []
     for doc_id in doc_ids:
         upstream = upstream_fingerprint(layout, ("sentences", "mentions"), doc_id)
-        print_ = fingerprint("stance", stage_code_version("stance"), context.chash, upstream)
+        reviewed = matched.get(doc_id, [])
+        print_ = fingerprint("stance", stage_code_version("stance"), context.chash, upstream, reviews_digest(reviewed))
         if upstream is not None and is_current(layout.partition("stance", doc_id), print_):
             run.outcomes.append(Outcome(doc_id, doc_id, "current"))
         else:
-            stale.append((doc_id, print_))
+            stale.append((doc_id, print_, reviewed))
     # a document's cost grows with its actor mentions (the encoder reads every sentence that mentions a target)
-    costs = [row_count(layout.partition("mentions", doc_id)) for doc_id, _ in stale]
+    costs = [row_count(layout.partition("mentions", doc_id)) for doc_id, _, _ in stale]
     work = partial(_stance_chunk, context=context)
     _run_per_document(run, work, stale, layout, configs, executor, output="stance", doc_ids=doc_ids, costs=costs)
     stance = read_table(layout.table("stance"), name="stance")
@@ -441,22 +499,56 @@ def run_stance(layout: Layout, configs: Path, executor: Executor) -> StageRun:
         "config_hash": context.chash,
         "inputs": {d: upstream_fingerprint(layout, ("stance",), d) for d in layout.partition_ids("stance")},
     }
-    summary = by_section(stance, sections, samples=config.bootstrap_samples, seed=config.seed)
+    summary = by_section(stance, sections, samples=config.bootstrap_samples, seed=config.seed, correction=correction)
     write_table(summary, layout.table("stance_by_section"), name="stance_by_section", meta=meta)
-    summary = by_document(stance, documents, samples=config.bootstrap_samples, seed=config.seed)
+    summary = by_document(stance, documents, samples=config.bootstrap_samples, seed=config.seed, correction=correction)
     write_table(summary, layout.table("stance_by_document"), name="stance_by_document", meta=meta)
     record_summary(layout, run)
     return run
 
 
-def _labelled_features(labels: list[Path], configs: Path, sources: list[Path]) -> tuple[pd.DataFrame, StanceContext]:
+def review_command(args: Any) -> None:
+    """``python -m pipeline review``: write ``OUT/review.csv``, the unreviewed sentence-target rows whose reading
+    narrows the stance intervals most first."""
+    from pipeline.artifacts import read_table, write_bytes_atomic
+    from pipeline.review import review_sheet, sheet_bytes
+
+    layout = Layout(args.out)
+    config = load_stage_config("stance", args.configs)
+    stance = read_table(layout.table("stance"), name="stance")
+    sheet = review_sheet(stance, stance_correction(config))
+    write_bytes_atomic(layout.review_sheet, sheet_bytes(sheet))
+    reviewed = int((stance["method"] == "reviewed").sum())
+    print(
+        f"{layout.review_sheet}: {len(sheet)} sentence-target rows to review"
+        + (f" ({reviewed} reviewed rows left out)" if reviewed else ""),
+    )
+
+
+def _labelled_features(
+    labels: list[Path], configs: Path, sources: list[Path], *, reviews: Path | None = None
+) -> tuple[pd.DataFrame, StanceContext, int]:
+    """The labelled rows analysed as the stance stage analyses sentences, the stance context, and how many of the
+    rows come from reviews (a review replaces a label file's row of the same sentence and target)."""
     from pipeline.nlp import load_model
+    from pipeline.review import reviews_as_labels, sentence_key
     from pipeline.stages.entities import ActorTagger
     from pipeline.stance_training import featurize_labels, index_sources, read_labels
 
     context = _stance_context_rules(configs)
     config = context.config
     frame = read_labels(labels, [t.name for t in config.targets])
+    read, warnings = read_stance_reviews(reviews, config)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if read:
+        reviewed = reviews_as_labels(read)
+        keys = set(zip(reviewed["doc_id"], reviewed["sentence"].map(sentence_key), reviewed["target"], strict=True))
+        own = [
+            key not in keys
+            for key in zip(frame["doc_id"], frame["sentence"].map(sentence_key), frame["target"], strict=True)
+        ]
+        frame = pd.concat([frame[own], reviewed], ignore_index=True)
     nlp = load_model(load_stage_config("parse", configs).model)
     tagger = ActorTagger(nlp, context.gazetteer, load_stage_config("entities", configs))
     index = index_sources(sources, set(frame["doc_id"]), load_stage_config("ingest", configs), context.gazetteer)
@@ -469,7 +561,7 @@ def _labelled_features(labels: list[Path], configs: Path, sources: list[Path]) -
         gazetteer=context.gazetteer,
         lexicon=context.lexicon,
     )
-    return features, context
+    return features, context, len(read)
 
 
 def _stance_context_rules(configs: Path) -> StanceContext:
@@ -491,23 +583,36 @@ def _subsets(features: pd.DataFrame) -> dict[str, pd.Series]:
     return {"held-out dev documents": ~section_folded, "chapter, cross-fitted": section_folded}
 
 
-def train_and_score(labels: list[Path], configs: Path, sources: list[Path]) -> tuple[Any, dict[str, Any]]:
-    """Train the bundle and score both methods cross-fitted on the same labelled rows."""
-    from pipeline.stance_training import cross_fitted_predictions, evaluate, labels_hash, train
+def train_and_score(
+    labels: list[Path], configs: Path, sources: list[Path], *, reviews: Path | None = None
+) -> tuple[Any, dict[str, Any], pd.DataFrame]:
+    """Train the bundle and score both methods cross-fitted on the same labelled rows (the label files' and, with
+    ``reviews``, the reviewed ones); measure the learned method's errors for correcting its aggregates. Returns the
+    bundle, the card's report, and the labelled features."""
+    from pipeline.review import review_files
+    from pipeline.stance_training import cross_fitted_predictions, evaluate, labels_hash, measured_correction, train
 
-    features, context = _labelled_features(labels, configs, sources)
+    features, context, n_reviewed = _labelled_features(labels, configs, sources, reviews=reviews)
     guideline = sha256_file(GUIDELINE) if GUIDELINE.exists() else ""
-    bundle = train(features, config=context.config, training_hash=labels_hash(labels), guideline_sha256=guideline)
+    read = [*labels, *(review_files(reviews) if reviews is not None else [])]
+    bundle = train(features, config=context.config, training_hash=labels_hash(read), guideline_sha256=guideline)
+    predictions = {method: cross_fitted_predictions(features, bundle, method) for method in ("learned", "rules")}
     scores = {
-        method: evaluate(features, cross_fitted_predictions(features, bundle, method), subsets=_subsets(features))
-        for method in ("learned", "rules")
+        method: evaluate(features, predicted, subsets=_subsets(features)) for method, predicted in predictions.items()
     }
-    return bundle, {
-        "scores": scores,
-        "n_rows": len(features),
-        "n_sentences": int(features["sentence"].nunique()),
-        "n_documents": int(features["doc_id"].nunique()),
-    }
+    correction = measured_correction(features, predictions["learned"], config=context.config)
+    return (
+        bundle,
+        {
+            "scores": scores,
+            "n_rows": len(features),
+            "n_sentences": int(features["sentence"].nunique()),
+            "n_documents": int(features["doc_id"].nunique()),
+            "n_reviewed_rows": n_reviewed,
+            "correction": correction.to_dict(),
+        },
+        features,
+    )
 
 
 def learning_curve_report(labels: list[Path], configs: Path, fractions: list[float], repeats: int) -> pd.DataFrame:
@@ -517,10 +622,28 @@ def learning_curve_report(labels: list[Path], configs: Path, fractions: list[flo
     bad = [f for f in fractions if not 0 < f <= 1]
     if bad or repeats < 1:
         raise ConfigError(f"--fractions must lie in (0, 1] and --repeats be at least 1 (got {bad or repeats})")
-    features, context = _labelled_features(labels, configs, DEFAULT_SOURCES)
+    features, context, _ = _labelled_features(labels, configs, DEFAULT_SOURCES)
     return learning_curve(
         features, config=context.config, subsets=_subsets(features), fractions=sorted(fractions), repeats=repeats
     )
+
+
+def validate_aggregates(labels: list[Path], configs: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stance index's estimators validated held out by document on the labelled documents: per (group, target)
+    the estimates beside the labelled index, and the summary per estimator (``stance_validation``)."""
+    from pipeline.runner import progress
+    from pipeline.stance_training import model_params
+    from pipeline.stance_validation import held_out_probabilities, summarise, validate
+
+    features, context, _ = _labelled_features(labels, configs, DEFAULT_SOURCES)
+    config = context.config
+    held_out = held_out_probabilities(
+        features, params=model_params(config), progress=lambda done, total: progress("aggregates", done, total)
+    )
+    groups = validate(
+        features, held_out, samples=config.bootstrap_samples, draws=config.correction_draws, seed=config.seed
+    )
+    return groups, summarise(groups)
 
 
 def train_stance_command(args: Any) -> None:
@@ -531,7 +654,8 @@ def train_stance_command(args: Any) -> None:
     from pipeline.artifacts import atomic_path, write_text_atomic
     from pipeline.stance_training import format_scores
 
-    bundle, report = train_and_score(args.labels, args.configs, DEFAULT_SOURCES)
+    sources = [*([args.texts] if args.texts else []), *DEFAULT_SOURCES]
+    bundle, report, _ = train_and_score(args.labels, args.configs, sources, reviews=args.reviews)
     config = load_stage_config("stance", args.configs)
     model_path = args.model or Path(config.model_path)
     with atomic_path(model_path) as tmp:
@@ -539,13 +663,14 @@ def train_stance_command(args: Any) -> None:
     card = {
         "model": str(model_path),
         "training_labels": sorted(str(p) for p in args.labels),
+        "training_reviews": str(args.reviews) if args.reviews else None,
         "training_sha256": bundle.training_hash,
         "guideline_sha256": bundle.guideline_sha256,
         "encoder_sha256": bundle.encoder_sha256,
         "n_training_rows": bundle.n_training_rows,
         "params": bundle.params,
         "folds": sorted(bundle.folds),
-        "command": "make train-stance",
+        "command": "make train-stance" + (f" REVIEWS={args.reviews}" if args.reviews else ""),
         **report,
     }
     write_text_atomic(model_path.with_suffix(".json"), json.dumps(card, indent=2, sort_keys=True) + "\n")
@@ -558,6 +683,7 @@ def evaluate_stance_command(args: Any) -> None:
 
     from pipeline.artifacts import write_text_atomic
     from pipeline.stance_training import format_scores
+    from pipeline.stance_validation import format_validation
 
     if args.scheme == "predictions":
         results = evaluate_artifact(args.labels, Layout(args.out), args.configs)
@@ -571,7 +697,14 @@ def evaluate_stance_command(args: Any) -> None:
         if args.json:
             write_text_atomic(args.json, curve.to_json(orient="records", indent=2) + "\n")
         return
-    _, report = train_and_score(args.labels, args.configs, DEFAULT_SOURCES)
+    if args.scheme == "aggregates":
+        groups, summary = validate_aggregates(args.labels, args.configs)
+        print(format_validation(summary, groups))
+        if args.json:
+            records = {"summary": summary.to_dict("records"), "groups": groups.to_dict("records")}
+            write_text_atomic(args.json, json.dumps(records, indent=2) + "\n")
+        return
+    _, report, _ = train_and_score(args.labels, args.configs, DEFAULT_SOURCES)
     methods = [args.method] if args.method else ["learned", "rules"]
     for method in methods:
         print(format_scores(method, report["scores"][method]))

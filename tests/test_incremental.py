@@ -137,3 +137,25 @@ def test_parsing_in_worker_processes_gives_the_same_artifacts(tmp_path):
     pd.testing.assert_frame_equal(_artifacts(one.out)["sentences"], _artifacts(two.out)["sentences"])
     for path in sorted((one.out / "spacy").glob("*.spacy")):
         assert path.read_bytes() == (two.out / "spacy" / path.name).read_bytes(), path.name
+
+
+def test_a_review_reruns_the_stance_of_the_reviewed_document_only(local_run, tmp_path):
+    texts, out = local_run
+    reviewed_out, reviews = tmp_path / "out", tmp_path / "reviews"
+    shutil.copytree(out, reviewed_out)
+    stance = pd.read_parquet(out / "stance.parquet")
+    row = stance[stance["mentioned"]].iloc[0]
+    reviews.mkdir()
+    pd.DataFrame([{"doc_id": row["doc_id"], "target": row["target"], "sentence": row["text"], "label": "anti"}]).to_csv(
+        reviews / "mine.csv", index=False
+    )
+    result = run_pipeline("stance", "--out", str(reviewed_out), "--configs", str(CONFIGS), "--reviews", str(reviews))
+    assert "[stance] 2 current, 1 done" in result.stderr
+    again = run_pipeline("stance", "--out", str(reviewed_out), "--configs", str(CONFIGS), "--reviews", str(reviews))
+    assert "[stance] 3 current" in again.stderr
+    (reviews / "mine.csv").unlink()
+    removed = run_pipeline("stance", "--out", str(reviewed_out), "--configs", str(CONFIGS), "--reviews", str(reviews))
+    assert "[stance] 2 current, 1 done" in removed.stderr
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(reviewed_out / "stance.parquet"), pd.read_parquet(out / "stance.parquet")
+    )

@@ -45,3 +45,56 @@ def test_make_all_then_make_q_says_up_to_date(tmp_path):
     assert subprocess.run(["make", "-q", "all", *variables], cwd=ROOT).returncode == 0
     (texts / CHAPTER.name).touch()
     assert subprocess.run(["make", "-q", "all", *variables], cwd=ROOT).returncode != 0
+
+
+def test_a_changed_review_file_reruns_stance_network_and_report_not_parsing(chapter_run, tmp_path):
+    """`make -q` sees a review file added, edited or removed; `make -n` then reruns stance, network and report only."""
+    import os
+    import shutil
+    import time
+
+    from tests.conftest import CHAPTER
+
+    texts, out, reviews = tmp_path / "texts", tmp_path / "out", tmp_path / "reviews"
+    texts.mkdir()
+    reviews.mkdir()
+    shutil.copy(CHAPTER, texts / CHAPTER.name)
+    shutil.copytree(chapter_run, out)
+    now = time.time()
+    for k, stage in enumerate(("ingest", "parse", "entities", "stance", "network"), start=1):
+        stamp = out / ".stamps" / stage
+        stamp.parent.mkdir(exist_ok=True)
+        stamp.touch()
+        os.utime(stamp, (now + k, now + k))  # as if make had run each stage in turn, after every input was written
+    os.utime(out / "report.html", (now + 6, now + 6))
+    encoder = ".venv/share/osce-stance-pipeline/all-MiniLM-L6-v2.int8.onnx"
+    # this test is about the reviews, not the environment: the virtualenv and the encoder count as built
+    make = ["make", "-o", ".venv/.installed", "-o", encoder, f"TEXTS={texts}", f"OUT={out}", f"REVIEWS={reviews}"]
+
+    def plan() -> tuple[int, str]:
+        quiet = subprocess.run([*make, "-q", "all"], cwd=ROOT, capture_output=True, text=True).returncode
+        dry = subprocess.run([*make, "-n", "all"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        return quiet, dry
+
+    def reruns(dry: str) -> list[str]:
+        return [s for s in ("ingest", "parse", "entities", "stance", "network", "report") if f"pipeline {s} " in dry]
+
+    assert plan()[0] == 0, "up to date before any review"
+    review = reviews / "mine.csv"
+    review.write_text("doc_id,target,sentence,label\n", encoding="utf-8")
+    for k, change in enumerate(("added", "edited", "removed")):
+        if change == "edited":
+            review.write_text("doc_id,target,sentence,label\nd,russia,A sentence.,pro\n", encoding="utf-8")
+        if change == "removed":
+            review.unlink()
+        later = now + 20 + 10 * k
+        os.utime(reviews, (later, later))
+        if review.exists():
+            os.utime(review, (later, later))
+        quiet, dry = plan()
+        assert quiet != 0, change
+        assert reruns(dry) == ["stance", "network", "report"], (change, dry)
+        for stage in ("stance", "network"):
+            os.utime(out / ".stamps" / stage, (later + 1, later + 1))
+        os.utime(out / "report.html", (later + 2, later + 2))
+        assert plan()[0] == 0

@@ -217,14 +217,16 @@ def _placeholders(mentioned: list[tuple[str, str]], target: str, targets: Sequen
 
 def _evidence_item(row: dict[Any, Any], *, references: SentenceReferences, targets: Sequence[str]) -> str:
     cues = _cues(row.get("evidence"))
+    reviewed = row.get("method") == "reviewed"
     meta = [
+        *(['<span class="reviewed">reviewed</span>'] if reviewed else []),
         f"score {_signed(row['score'])}",
         f"confidence {finite_number(row['confidence']) or 0:.2f}",
         f"holder: {_e(row.get('holder'))}",
         f"sentence {_int(row['sentence_id'])}",
     ]
     if cues:
-        meta.append("cues: " + "; ".join(html.escape(c) for c in cues))
+        meta.append(("the model's cues: " if reviewed else "cues: ") + "; ".join(html.escape(c) for c in cues))
     mentioned = references.get((str(row["doc_id"]), _int(row["sentence_id"])), [])
     placeholders = _placeholders(mentioned, str(row["target"]), targets)
     text = highlight_cues(str(row["text"]), cues, references=placeholders)
@@ -243,8 +245,9 @@ def _evidence_list(
 
 
 def stance_by_year(stance_by_document: pd.DataFrame) -> pd.DataFrame:
-    """Per year and target: documents, sentences and the mean score pooled over the year's sentences."""
-    columns = ["year", "target", "documents", "n", "n_pro", "n_anti", "n_neutral", "mean_score"]
+    """Per year and target: documents, sentences, the mean score pooled over the year's sentences, and the stance
+    index of the year's documents weighted by their sentences."""
+    columns = ["year", "target", "documents", "n", "n_pro", "n_anti", "n_neutral", "mean_score", "stance_index"]
     known = stance_by_document.dropna(subset=["year"])
     known = known[known["n"] > 0]
     rows = []
@@ -260,6 +263,7 @@ def stance_by_year(stance_by_document: pd.DataFrame) -> pd.DataFrame:
                 "n_anti": int(group["n_anti"].sum()),
                 "n_neutral": int(group["n_neutral"].sum()),
                 "mean_score": round(float((group["mean_score"] * weights).sum() / weights.sum()), 4),
+                "stance_index": _weighted(group["stance_index"], weights),
             }
         )
     return pd.DataFrame(rows, columns=columns)
@@ -294,6 +298,33 @@ def _base_method(stance: pd.DataFrame) -> pd.Series:
     return stance["method"].map(_method_name)
 
 
+def interval_note(methods: Iterable[object]) -> str:
+    """The sentence saying what the 95% interval of a stance index includes, given the methods of the judged rows."""
+    if "rules" in {_method_name(m) for m in methods}:
+        return (
+            "The 95% interval includes the sampling of the group's sentences only: the rules method's errors are not "
+            "measured, so neither its index nor its interval is corrected for them."
+        )
+    return (
+        "The 95% interval includes both the sampling of the group's sentences and the classifier's error: each "
+        "sentence's label is drawn from its class probabilities as recalibrated on held-out predictions of the "
+        "labelled documents, that recalibration itself redone on resampled documents; reviewed sentences count as "
+        "known."
+    )
+
+
+def _reviewed_note(row: Record) -> str:
+    reviewed = _int(row.get("n_reviewed"))
+    return f", {reviewed} reviewed" if reviewed else ""
+
+
+def _weighted(values: pd.Series, weights: pd.Series) -> float:
+    """The mean of the finite ``values`` weighted by ``weights`` (NaN when none is finite)."""
+    finite = values.notna()
+    total = float(weights[finite].sum())
+    return round(float((values[finite] * weights[finite]).sum()) / total, 4) if total > 0 else float("nan")
+
+
 def method_summary(stance: pd.DataFrame) -> str:
     """Which method labelled the sentences that mention a target, as HTML."""
     return _method_phrase(stance.loc[stance["label"] != "none", "method"])
@@ -322,15 +353,16 @@ def _method_phrase(methods: Iterable[object]) -> str:
 
 
 def _extreme(rows: Sequence[Record], *, lowest: bool) -> Record:
-    """The row with the lowest (highest) mean score; ties go to the earlier section, then the earlier row."""
+    """The row with the lowest (highest) stance index; ties go to the earlier section, then the earlier row."""
     sign = 1.0 if lowest else -1.0
-    return min(rows, key=lambda row: (sign * float(row["mean_score"]), row["section_index"]))
+    return min(rows, key=lambda row: (sign * float(row["stance_index"]), row["section_index"]))
 
 
 def _cell_link(doc_anchor: str, row: dict[Any, Any], target: str) -> str:
     anchor = _anchor(doc_anchor, "s", _int(row["section_index"]), target)
     stats = (
-        f"mean {_signed(row['mean_score'])}, 95% CI {_interval(row['ci_low'], row['ci_high'])}, n = {_int(row['n'])}"
+        f"index {_signed(row['stance_index'])}, 95% interval {_interval(row['index_ci_low'], row['index_ci_high'])}, "
+        f"n = {_int(row['n'])}{_reviewed_note(row)}"
     )
     name = _section_name(row["section_index"], row["section_title"])
     return f'<a href="#{anchor}">{name}</a> ({stats})'
@@ -347,7 +379,7 @@ def glance(summary: Sequence[Record], *, doc_anchor: str, targets: Sequence[str]
         rows = [
             row
             for row in summary
-            if row["target"] == target and row["n"] >= MIN_SECTION_N and not pd.isna(row["mean_score"])
+            if row["target"] == target and row["n"] >= MIN_SECTION_N and finite_number(row["stance_index"]) is not None
         ]
         if not rows:
             lines.append(f"<li>{label}: no section has {MIN_SECTION_N} or more sentences about it.</li>")
@@ -359,13 +391,13 @@ def glance(summary: Sequence[Record], *, doc_anchor: str, targets: Sequence[str]
             continue
         critical = (
             f"<strong>Most critical of {label}:</strong> {_cell_link(doc_anchor, low, target)}"
-            if float(low["mean_score"]) < 0
+            if float(low["stance_index"]) < 0
             else f"No section leans against {label} on average; the least favourable is "
             f"{_cell_link(doc_anchor, low, target)}"
         )
         supportive = (
             f"<strong>most supportive of {label}:</strong> {_cell_link(doc_anchor, high, target)}"
-            if float(high["mean_score"]) > 0
+            if float(high["stance_index"]) > 0
             else f"no section leans toward {label} on average; the most favourable is "
             f"{_cell_link(doc_anchor, high, target)}"
         )
@@ -386,6 +418,7 @@ class _Cell:
 
     labels: Counter[str] = field(default_factory=Counter)
     strongest: dict[str, list[Record]] = field(default_factory=dict)
+    reviewed: int = 0
 
 
 @dataclass
@@ -422,7 +455,9 @@ def _rows_by_document(inputs: ReportInputs, *, actors: pd.DataFrame, limit: int)
     columns = (judged[c].tolist() for c in ("doc_id", "section_index", "target", "label", "method"))
     for doc_id, index, target, label, method in zip(*columns, strict=True):
         document = rows_of(doc_id)
-        document.cells.setdefault((index, target), _Cell()).labels[label] += 1
+        cell = document.cells.setdefault((index, target), _Cell())
+        cell.labels[label] += 1
+        cell.reviewed += method == "reviewed"
         document.methods.append(method)
     for label in ("anti", "pro"):
         chosen = strongest(judged, label=label, limit=limit, per=["doc_id", "section_index", "target"])
@@ -457,7 +492,7 @@ def _metadata(document: dict[Any, Any], method: str) -> str:
 
 
 def _stance_table(summary: Sequence[Record], *, doc_anchor: str, colors: dict[str, str]) -> str:
-    header = ["Section", "Target", "n", "pro", "anti", "neutral", "mean", "95% CI", ""]
+    header = ["Section", "Target", "n", "reviewed", "pro", "anti", "neutral", "index", "95% interval", "mean score", ""]
     rows, previous = [], None
     for row in summary:
         anchor = _anchor(doc_anchor, "s", _int(row["section_index"]), row["target"])
@@ -467,13 +502,14 @@ def _stance_table(summary: Sequence[Record], *, doc_anchor: str, colors: dict[st
             [
                 _section_name(row["section_index"], row["section_title"]) if first_of_section else "",
                 _swatch(str(row["target"]), colors),
-                *(str(_int(row[c])) for c in ("n", "n_pro", "n_anti", "n_neutral")),
+                *(str(_int(row[c])) for c in ("n", "n_reviewed", "n_pro", "n_anti", "n_neutral")),
+                _signed(row["stance_index"]),
+                _interval(row["index_ci_low"], row["index_ci_high"]),
                 _signed(row["mean_score"]),
-                _interval(row["ci_low"], row["ci_high"]),
                 f'<a href="#{anchor}">evidence</a>' if _int(row["n"]) else "",
             ]
         )
-    return _table(header, rows, numeric=range(2, 8), css="stance")
+    return _table(header, rows, numeric=range(2, 10), css="stance")
 
 
 def _section_evidence(
@@ -486,7 +522,8 @@ def _section_evidence(
 ) -> str:
     index = _int(section["section_index"])
     counts = " · ".join(
-        f"{html.escape(target_label(str(r['target'])))}: n = {_int(r['n'])}, mean {_signed(r['mean_score'])}"
+        f"{html.escape(target_label(str(r['target'])))}: n = {_int(r['n'])}{_reviewed_note(r)}, "
+        f"index {_signed(r['stance_index'])}"
         for r in document.summary
         if r["section_index"] == index
     )
@@ -497,8 +534,8 @@ def _section_evidence(
         n_judged = sum(cell.labels.values())
         heading = (
             f"{html.escape(target_label(target))} <span class=note>({n_judged} sentence"
-            f"{'' if n_judged == 1 else 's'}: {n_pro} pro, {n_anti} anti, {n_judged - n_pro - n_anti} neutral)"
-            "</span>"
+            f"{'' if n_judged == 1 else 's'}: {n_pro} pro, {n_anti} anti, {n_judged - n_pro - n_anti} neutral"
+            f"{f'; {cell.reviewed} reviewed' if cell.reviewed else ''})</span>"
         )
         columns = "".join(
             _evidence_list(cell.strongest.get(label, []), f"Strongest {label}", references=references, targets=targets)
@@ -553,12 +590,11 @@ def _document_section(
     elif figure_note is not None:
         parts.append(f'<p class="none">{figure_note}</p>')
     else:
-        alt = "Mean stance score per section with bootstrap 95% intervals and n, for " + ", ".join(
-            target_label(t) for t in targets
-        )
+        alt = "Stance index per section with 95% intervals and n, for " + ", ".join(target_label(t) for t in targets)
         caption = (
-            "Mean score (−1 anti … +1 pro) of the sentences that mention each target, per section, with its "
-            "bootstrap 95% interval; n is the number of sentences; a hollow point rests on a single sentence."
+            "Stance index (pro − anti) / sentences referring to the target (−1 all anti … +1 all pro), per section, "
+            "corrected for the classifier's measured errors; n is the number of sentences judged to refer; a hollow "
+            f"point rests on a single sentence. {interval_note(rows.methods)}"
         )
         parts.append(_figure(stance_by_section_figure(rows.summary_frame, targets=targets), alt, caption))
     parts.append(_stance_table(rows.summary, doc_anchor=doc_anchor, colors=target_colors(targets)))
@@ -600,11 +636,12 @@ def _corpus_section(inputs: ReportInputs, *, targets: Sequence[str]) -> str:
     parts = ['<section id="corpus"><h2>Across documents</h2>']
     if int(by_document["n"].sum()) > 0:
         caption = (
-            "Mean score per document and target with its bootstrap 95% interval; n is the number of sentences "
-            "that mention the target."
+            "Stance index (pro − anti) / sentences referring to the target, per document and target, corrected for "
+            "the classifier's measured errors; n is the number of sentences judged to refer. "
+            + interval_note(inputs.stance["method"])
         )
         figure = stance_by_document_figure(by_document, targets=targets)
-        parts.append(_figure(figure, "Mean stance score per document with bootstrap 95% intervals and n", caption))
+        parts.append(_figure(figure, "Stance index per document with 95% intervals and n", caption))
     per_document: dict[object, list[Record]] = {}
     for row in by_document.sort_values(["doc_id", "target"], kind="stable").to_dict("records"):
         per_document.setdefault(row["doc_id"], []).append(row)
@@ -617,34 +654,48 @@ def _corpus_section(inputs: ReportInputs, *, targets: Sequence[str]) -> str:
                     link if k == 0 else "",
                     "—" if finite_number(row["year"]) is None else str(_int(row["year"])),
                     _swatch(str(row["target"]), colors),
-                    *(str(_int(row[c])) for c in ("n", "n_pro", "n_anti", "n_neutral")),
+                    *(str(_int(row[c])) for c in ("n", "n_reviewed", "n_pro", "n_anti", "n_neutral")),
+                    _signed(row["stance_index"]),
+                    _interval(row["index_ci_low"], row["index_ci_high"]),
                     _signed(row["mean_score"]),
-                    _interval(row["ci_low"], row["ci_high"]),
                 ]
             )
-    header = ["Document", "Year", "Target", "n", "pro", "anti", "neutral", "mean", "95% CI"]
-    parts.append(_table(header, rows, numeric=[1, *range(3, 9)], css="stance"))
+    header = [
+        "Document",
+        "Year",
+        "Target",
+        "n",
+        "reviewed",
+        "pro",
+        "anti",
+        "neutral",
+        "index",
+        "95% interval",
+        "mean score",
+    ]
+    parts.append(_table(header, rows, numeric=[1, *range(3, 11)], css="stance"))
     by_year = stance_by_year(by_document)
     if not by_year.empty:
         parts.append("<h3>By year</h3>")
         if by_year["year"].nunique() > 1:
             caption = (
-                "Mean score of all the sentences of a year's documents that mention the target; no interval, "
-                "since the documents of a year differ in kind and length."
+                "Stance index of a year's documents, each weighted by its sentences that refer to the target; no "
+                "interval, since the documents of a year differ in kind and length."
             )
             figure = stance_by_year_figure(by_year, targets=targets)
-            parts.append(_figure(figure, "Mean stance score per year and target", caption))
+            parts.append(_figure(figure, "Stance index per year and target", caption))
         year_rows = [
             [
                 str(r["year"]),
                 _swatch(str(r["target"]), colors),
                 *(str(_int(r[c])) for c in ("documents", "n", "n_pro", "n_anti", "n_neutral")),
+                _signed(r["stance_index"]),
                 _signed(r["mean_score"]),
             ]
             for r in by_year.to_dict("records")
         ]
-        header = ["Year", "Target", "documents", "n", "pro", "anti", "neutral", "mean"]
-        parts.append(_table(header, year_rows, numeric=[0, *range(2, 8)], css="stance"))
+        header = ["Year", "Target", "documents", "n", "pro", "anti", "neutral", "index", "mean score"]
+        parts.append(_table(header, year_rows, numeric=[0, *range(2, 9)], css="stance"))
     parts.append("</section>")
     return "".join(parts)
 
@@ -737,6 +788,7 @@ mark.rule { background: var(--mark); font-weight: 600; } mark.ngram { background
 .evidence-column ol { padding-left: 1.2rem; } .evidence-column li { margin-bottom: .6rem; }
 .meta { color: var(--muted); font-size: .8rem; }
 .used { background: var(--link); color: #fff; border-radius: 3px; padding: 0 .3rem; font-size: .75rem; }
+.reviewed { background: #2e7d32; color: #fff; border-radius: 3px; padding: 0 .3rem; font-weight: 600; }
 nav ol { columns: 2; font-size: .9rem; } .controls button { font: inherit; font-size: .8rem; }
 table.provenance td:first-child { font-weight: 600; }
 @media (max-width: 50rem) { .columns { grid-template-columns: 1fr; } nav ol { columns: 1; } }

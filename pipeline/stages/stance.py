@@ -16,6 +16,7 @@ from spacy.tokens import Doc, Span
 from pipeline.config import StanceConfig
 from pipeline.gazetteer import Gazetteer
 from pipeline.stages.parse import iter_sentences
+from pipeline.stance_estimates import CLASSES, PROBABILITY_COLUMNS
 from pipeline.stance_features import SIGNAL_NAMES, Lexicon, marked_text, read_target, signals
 from pipeline.stance_learned import StanceBundle
 from pipeline.stance_rules import judge
@@ -70,8 +71,11 @@ def analyse(
 
 
 def predict(features: pd.DataFrame, *, method: str, bundle: StanceBundle | None) -> pd.DataFrame:
-    """Apply a method to analysed rows; returns label, score, confidence, holder, evidence and method columns."""
+    """Apply a method to analysed rows; returns label, score, confidence, holder, evidence, method and the class
+    probabilities (``p_none`` .. ``p_anti``; the rules' verdict is certain, a sentence not mentioning the target is
+    certainly none)."""
     out = pd.DataFrame(index=features.index)
+    n = len(features)
     if method == "rules" or bundle is None:
         out["label"] = features["rule_label"]
         out["score"] = features["rule_score"].astype(float)
@@ -79,8 +83,14 @@ def predict(features: pd.DataFrame, *, method: str, bundle: StanceBundle | None)
         out["holder"] = features["rule_holder"]
         out["evidence"] = features["rule_evidence"]
         out["method"] = "rules"
+        certain = np.eye(len(CLASSES))[
+            np.array([CLASSES.index(str(label)) for label in features["rule_label"]], dtype=int)
+        ]
+        for k, column in enumerate(PROBABILITY_COLUMNS):
+            out[column] = certain[:, k]
         return out
-    n = len(features)
+    probabilities = np.zeros((n, len(CLASSES)))
+    probabilities[:, 0] = 1.0
     labels: list[str] = ["none"] * n
     scores, confidences = np.zeros(n), np.ones(n)
     holders: list[str | None] = [None] * n
@@ -99,6 +109,8 @@ def predict(features: pd.DataFrame, *, method: str, bundle: StanceBundle | None)
         anti = proba[:, classes.index("anti")] if "anti" in classes else np.zeros(len(group))
         words = model.evidence(group, predicted)
         rows = positions[group.index.to_numpy()]
+        for k, name in enumerate(CLASSES):
+            probabilities[rows, k] = proba[:, classes.index(name)] if name in classes else 0.0
         scores[rows] = [round(float(value), 4) for value in pro - anti]
         confidences[rows] = [round(float(value), 4) for value in proba.max(axis=1)]
         rule_labels, rule_holders = group["rule_label"].tolist(), group["rule_holder"].tolist()
@@ -115,6 +127,8 @@ def predict(features: pd.DataFrame, *, method: str, bundle: StanceBundle | None)
     out["holder"] = pd.Series(holders, index=features.index, dtype=object)
     out["evidence"] = pd.Series(evidence, index=features.index, dtype=object)
     out["method"] = methods
+    for k, column in enumerate(PROBABILITY_COLUMNS):
+        out[column] = np.round(probabilities[:, k], 6)
     return out
 
 
@@ -161,7 +175,8 @@ def items_from_docs(
 def stance_table(features: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
     """The ``stance`` artifact rows: one per sentence and target."""
     table = pd.concat(
-        [features[["doc_id", "sentence_id", "section_index", "section_title", "target"]], predictions], axis=1
+        [features[["doc_id", "sentence_id", "section_index", "section_title", "target", "mentioned"]], predictions],
+        axis=1,
     )
     table["text"] = features["sentence"]
     table["holder"] = table["holder"].where(table["label"].isin(["pro", "anti"]), None)

@@ -190,9 +190,9 @@ def test_rendering_twice_gives_identical_bytes(chapter_inputs, report_config, ch
 def test_glance_names_the_most_critical_and_most_supportive_sections(chapter_inputs, chapter_html):
     summary = chapter_inputs.stance_by_section
     eligible = summary[summary["n"] >= 2]
-    russia = eligible[eligible["target"] == "russia"].sort_values("mean_score").iloc[0]
-    ukraine = eligible[eligible["target"] == "ukraine"].sort_values("mean_score").iloc[-1]
-    assert russia["mean_score"] < 0 and ukraine["mean_score"] > 0, "the chapter's real extremes have these signs"
+    russia = eligible[eligible["target"] == "russia"].sort_values("stance_index").iloc[0]
+    ukraine = eligible[eligible["target"] == "ukraine"].sort_values("stance_index").iloc[-1]
+    assert russia["stance_index"] < 0 and ukraine["stance_index"] > 0, "the chapter's real extremes have these signs"
     glance = chapter_html.split('class="glance"', 1)[1].split("</div>", 1)[0]
     for label, row, target in (
         ("Most critical of Russia", russia, "russia"),
@@ -202,6 +202,10 @@ def test_glance_names_the_most_critical_and_most_supportive_sections(chapter_inp
         expected = f'{label}:</strong> <a href="#{anchor}">§{int(row["section_index"]) + 1} '
         assert expected + html.escape(str(row["section_title"])) + "</a>" in glance
         assert f"n = {int(row['n'])}" in glance
+        index = f"{round(float(row['stance_index']), 2) + 0.0:+.2f}".replace("-", "−")
+        low = f"{round(float(row['index_ci_low']), 2) + 0.0:+.2f}".replace("-", "−")
+        assert f"index {index}, 95% interval [{low}, " in glance
+    assert "includes both the sampling of the group's sentences and the classifier's error" in chapter_html
 
 
 @pytest.mark.slow
@@ -279,9 +283,9 @@ def test_section_figure_bytes_are_deterministic():
             "n_pro": [1, 1, 0, 2],
             "n_anti": [2, 0, 0, 1],
             "n_neutral": [0, 0, 0, 1],
-            "mean_score": [-0.4, 0.3, float("nan"), 0.1],
-            "ci_low": [-0.8, 0.3, float("nan"), -0.2],
-            "ci_high": [0.0, 0.3, float("nan"), 0.4],
+            "stance_index": [-0.4, 0.3, float("nan"), 0.1],
+            "index_ci_low": [-0.8, 0.3, float("nan"), -0.2],
+            "index_ci_high": [0.0, 0.3, float("nan"), 0.4],
         }
     )
     first, second = stance_by_section_figure(summary), stance_by_section_figure(summary)
@@ -347,13 +351,13 @@ def test_stance_by_year_pools_sentences():
             "n_anti": [0, 3, 0, 0],
             "n_neutral": [0, 0, 0, 0],
             "mean_score": [0.8, -0.4, float("nan"), 0.9],
-            "ci_low": 0.0,
-            "ci_high": 0.0,
+            "stance_index": [1.0, -0.6, float("nan"), 1.0],
         }
     )
     years = stance_by_year(by_document)
     assert years[["year", "documents", "n"]].values.tolist() == [[2016, 2, 4]]
     assert years["mean_score"].iloc[0] == pytest.approx((0.8 - 3 * 0.4) / 4)
+    assert years["stance_index"].iloc[0] == pytest.approx((1.0 - 3 * 0.6) / 4)
 
 
 def test_compare_table_by_section_and_by_document():
@@ -367,9 +371,10 @@ def test_compare_table_by_section_and_by_document():
             "n_pro": [1, 0, 0, 1],
             "n_anti": [0, 4, 0, 0],
             "n_neutral": [1, 1, 0, 0],
-            "mean_score": [0.2, -0.6, float("nan"), 0.4],
-            "ci_low": [0.1, -0.9, float("nan"), 0.4],
-            "ci_high": [0.3, -0.2, float("nan"), 0.4],
+            "n_reviewed": [0, 2, 0, 1],
+            "stance_index": [0.2, -0.6, float("nan"), 0.4],
+            "index_ci_low": [0.1, -0.9, float("nan"), 0.4],
+            "index_ci_high": [0.3, -0.2, float("nan"), 0.4],
             "sentence_ids": [[1, 2], [3], [], [4]],
         }
     )
@@ -377,6 +382,7 @@ def test_compare_table_by_section_and_by_document():
     assert table[0].startswith("Stance toward Russia by section in d")
     assert [line.split()[:2] for line in table[3:]] == [["1", "Intro"], ["2", "War"]]
     assert "-0.60" in table[4] and "[-0.90, -0.20]" in table[4] and "######|" in table[4]
+    assert table[4].split()[2:4] == ["5", "2"], "n and how many of them were reviewed"
     with pytest.raises(PipelineError, match="unknown target 'belarus'"):
         compare_table(by_section, by="section", target="belarus")
     by_document = by_section.rename(columns={"section_title": "title"}).assign(
