@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -270,3 +271,43 @@ def test_sentence_vectors_are_the_encoders_and_target_vectors_differ_by_target()
     assert np.array_equal(encode(crowd, [[], *spans])[1:], alone), "a sentence's vector does not depend on its company"
     assert float(vectors[0, 1] @ vectors[1, 1]) < 0.99, "the attacker's and the victim's tokens read differently"
     assert np.allclose(np.linalg.norm(vectors, axis=2), 1.0, atol=1e-5)
+
+
+def test_model_card_holds_the_measured_errors_per_target_and_document():
+    card = json.loads((ROOT / "models" / "stance_learned.json").read_text())
+    from pipeline.stance_estimates import Correction
+
+    correction = Correction.from_dict(card["correction"])
+    assert set(correction.targets) == {"russia", "ukraine", "*"}
+    pooled = correction.targets["*"].counts
+    assert pooled.sum() == correction.targets["russia"].counts.sum() + correction.targets["ukraine"].counts.sum()
+    held_out = card["scores"]["learned"]
+    labelled = sum(held_out[subset]["pooled"]["n"] for subset in held_out)
+    assert 0.3 * labelled < pooled.sum() < labelled, "the rows the classifier judged, out of all labelled rows"
+    assert 20 <= len(correction.targets["*"].documents) <= card["n_documents"], "the documents with a judged row"
+
+
+def test_reviews_join_the_training_labels_and_the_card_counts_them(tmp_path):
+    """`train-stance --reviews` learns from reviewed rows too: a review replaces the label of its sentence."""
+    labels = ROOT / "data" / "labels" / "stance_chapter.tsv"
+    frame = pd.read_csv(labels, sep="\t", dtype=str, keep_default_na=False, quoting=3)
+    anti = frame[(frame["target"] == "russia") & (frame["label"] == "anti")].iloc[0]
+    reviews = tmp_path / "reviews"
+    reviews.mkdir()
+    pd.DataFrame(
+        [{"doc_id": anti["doc_id"], "target": "russia", "sentence": anti["sentence"], "label": "pro"}]
+    ).to_csv(reviews / "mine.csv", index=False)
+    cards = {}
+    for name, extra in (("labels", []), ("reviewed", ["--reviews", str(reviews)])):
+        model = tmp_path / f"{name}.joblib"
+        run_pipeline("train-stance", "--labels", str(labels), *extra, "--model", str(model))
+        cards[name] = json.loads(model.with_suffix(".json").read_text())
+    card = cards["reviewed"]
+    assert card["n_reviewed_rows"] == 1 and card["training_reviews"] == str(reviews)
+    assert cards["labels"]["n_reviewed_rows"] == 0 and cards["labels"]["training_reviews"] is None
+    assert card["n_rows"] == len(frame), "the review replaced a label, it did not add a row"
+    from pipeline.stance_training import labels_hash
+
+    assert card["training_sha256"] == labels_hash([labels, reviews / "mine.csv"])
+    before, after = (np.array(c["correction"]["targets"]["russia"]["counts"]).sum(axis=(0, 2)) for c in cards.values())
+    assert (after - before).tolist() == [0, 0, 1, -1], "the reviewed row is learned as pro, no longer as anti"
