@@ -27,7 +27,6 @@ from pipeline.sources import doc_id_for, list_sources, read_metadata, read_sourc
 from pipeline.stages.entities import ActorTagger, speaker_states
 from pipeline.stages.ingest import ingest_text
 from pipeline.stages.stance import SentenceItem, analyse, predict
-from pipeline.stance_estimates import PROBABILITY_COLUMNS, Correction, measure_errors
 from pipeline.stance_features import Lexicon
 from pipeline.stance_learned import CLASSES, StanceBundle, StanceClassifier, fold_key, train_bundle
 
@@ -224,20 +223,6 @@ def cross_fitted_predictions(features: pd.DataFrame, bundle: StanceBundle | None
         folded["section_index"] = [int(k.split("#s")[1]) if "#s" in k else None for k in folded["fold"]]
         return predict(folded, method="learned", bundle=bundle)
     return predict(frame, method="rules", bundle=None)
-
-
-def measured_correction(features: pd.DataFrame, predictions: pd.DataFrame, *, config: StanceConfig) -> Correction:
-    """What the learned classifier gets wrong, per target: confusion counts of its cross-fitted predictions on the
-    labelled rows it judges (those whose sentence mentions the target), per document."""
-    rows = features["mentioned"].to_numpy(dtype=bool)
-    return measure_errors(
-        predictions.loc[rows, list(PROBABILITY_COLUMNS)].to_numpy(dtype=float),
-        features.loc[rows, "gold"].astype(str).tolist(),
-        features.loc[rows, "doc_id"].astype(str).tolist(),
-        features.loc[rows, "target"].astype(str).tolist(),
-        draws=config.correction_draws,
-        seed=config.seed,
-    )
 
 
 def score(gold: list[str], predicted: list[str]) -> dict[str, Any]:

@@ -590,7 +590,8 @@ def train_and_score(
     ``reviews``, the reviewed ones); measure the learned method's errors for correcting its aggregates. Returns the
     bundle, the card's report, and the labelled features."""
     from pipeline.review import review_files
-    from pipeline.stance_training import cross_fitted_predictions, evaluate, labels_hash, measured_correction, train
+    from pipeline.stance_correction import measured_correction
+    from pipeline.stance_training import cross_fitted_predictions, evaluate, labels_hash, model_params, train
 
     features, context, n_reviewed = _labelled_features(labels, configs, sources, reviews=reviews)
     guideline = sha256_file(GUIDELINE) if GUIDELINE.exists() else ""
@@ -600,7 +601,10 @@ def train_and_score(
     scores = {
         method: evaluate(features, predicted, subsets=_subsets(features)) for method, predicted in predictions.items()
     }
-    correction = measured_correction(features, predictions["learned"], config=context.config)
+    config = context.config
+    correction = measured_correction(
+        features, params=model_params(config), draws=config.correction_draws, seed=config.seed
+    )
     return (
         bundle,
         {
@@ -630,10 +634,10 @@ def learning_curve_report(labels: list[Path], configs: Path, fractions: list[flo
 
 def validate_aggregates(labels: list[Path], configs: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The stance index's estimators validated held out by document on the labelled documents: per (group, target)
-    the estimates beside the labelled index, and the summary per estimator (``stance_validation``)."""
+    the estimates beside the labelled index, and the summary per estimator (``stance_correction``)."""
     from pipeline.runner import progress
+    from pipeline.stance_correction import held_out_probabilities, summarise, validate
     from pipeline.stance_training import model_params
-    from pipeline.stance_validation import held_out_probabilities, summarise, validate
 
     features, context, _ = _labelled_features(labels, configs, DEFAULT_SOURCES)
     config = context.config
@@ -682,8 +686,8 @@ def evaluate_stance_command(args: Any) -> None:
     import json
 
     from pipeline.artifacts import write_text_atomic
+    from pipeline.stance_correction import format_validation
     from pipeline.stance_training import format_scores
-    from pipeline.stance_validation import format_validation
 
     if args.scheme == "predictions":
         results = evaluate_artifact(args.labels, Layout(args.out), args.configs)

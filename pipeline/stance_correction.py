@@ -1,11 +1,16 @@
-"""How well group estimates of the stance index hold up, held out by document.
+"""The correction of the stance index, measured and validated on the labelled documents.
 
-Every labelled document is estimated by a model and a correction that never saw it: the model is trained on the
-other documents, and the correction is measured on those other documents' predictions by models that saw neither
-them nor the held-out document (an inner cross-fitting by groups of documents). For every group of the held-out
-document (the document; each section of a document with sections) and target with at least ``min_referring``
-sentences that refer to the target by their labels, each estimator gives an index and a 95% interval, compared with
-the labelled index of the group: coverage of the intervals and mean absolute error.
+``measured_correction`` measures what the classifier gets wrong for ``make train-stance``: every judged labelled row
+is predicted by a model trained without its fold of documents (``CORRECTION_FOLDS`` folds, documents dealt by size),
+and the confusion of those predictions is counted per target and document (``stance_estimates.measure_errors``).
+
+``validate`` checks the corrected estimates held out by document: every labelled document is estimated by a model
+and a correction that never saw it. The model is trained on the other documents; the correction is measured the way
+``measured_correction`` measures it, on the other documents alone (each predicted by a model that saw neither its
+fold nor the held-out document). For every group of the held-out document (the document; each section of a document
+with sections) and target with at least ``min_referring`` sentences that refer to the target by their labels, each
+estimator gives an index and a 95% interval, compared with the labelled index of the group: coverage of the intervals
+and mean absolute error.
 
 Estimators compared: the mean classifier score with a bootstrap over the sentences (the summary before the
 correction), classify-and-count (predicted labels counted, sentences bootstrapped), probabilistic classify-and-count
@@ -49,6 +54,7 @@ ESTIMATORS = {
     "corrected (shipped)": "Bayesian adjusted classify-and-count over prediction categories (stance_estimates)",
 }
 FLOOR = 1e-6
+CORRECTION_FOLDS = 5  # folds of documents the correction's predictions are cross-fitted in
 
 
 # ---------------------------------------------------------------------------------------------------- held out
@@ -77,29 +83,47 @@ def _probabilities(train: pd.DataFrame, test: pd.DataFrame, params: dict[str, An
     return pd.DataFrame(columns, index=test.index)
 
 
-def inner_folds(sizes: pd.Series, k: int) -> dict[str, int]:
+def document_folds(sizes: pd.Series, k: int) -> dict[str, int]:
     """Documents dealt into ``k`` folds, largest first in turn (ties by name), so the folds hold similar numbers of
     rows."""
     ranked = sorted(sizes.index, key=lambda d: (-int(sizes[d]), str(d)))
     return {str(d): n % k for n, d in enumerate(ranked)}
 
 
+def fold_probabilities(rows: pd.DataFrame, *, params: dict[str, Any], folds: int = CORRECTION_FOLDS) -> pd.DataFrame:
+    """Class probabilities of every row from a model trained without its fold of documents."""
+    fold_of = rows["doc_id"].astype(str).map(document_folds(rows.groupby("doc_id").size(), folds))
+    parts = [_probabilities(rows[fold_of != k], rows[fold_of == k], params) for k in sorted(set(fold_of))]
+    return pd.concat(parts).sort_index()
+
+
+def measured_correction(features: pd.DataFrame, *, params: dict[str, Any], draws: int, seed: int) -> Correction:
+    """What the learned classifier gets wrong, per target and document, on the labelled rows it judges (those whose
+    sentence mentions the target), each predicted by a model that never saw its fold of documents."""
+    rows = features[features["mentioned"].to_numpy(dtype=bool)]
+    probabilities = fold_probabilities(rows, params=params)
+    return measure_errors(
+        probabilities.loc[rows.index, list(PROBABILITY_COLUMNS)].to_numpy(dtype=float),
+        rows["gold"].astype(str).tolist(),
+        rows["doc_id"].astype(str).tolist(),
+        rows["target"].astype(str).tolist(),
+        draws=draws,
+        seed=seed,
+    )
+
+
 def held_out_probabilities(
-    features: pd.DataFrame, *, params: dict[str, Any], folds: int = 5, progress: Any = None
+    features: pd.DataFrame, *, params: dict[str, Any], progress: Any = None
 ) -> dict[str, HeldOut]:
-    """Per labelled document, its rows predicted by a model trained without it and the other documents' rows
-    predicted by models trained without it and without their inner fold (``folds`` groups of documents)."""
+    """Per labelled document, its rows predicted by a model trained without it, and the other documents' rows
+    predicted as ``measured_correction`` predicts them, with the held-out document left out as well."""
     rows = features[features["mentioned"].to_numpy(dtype=bool)]
     documents = sorted(rows["doc_id"].astype(str).unique())
     out = {}
     for done, document in enumerate(documents, start=1):
         others = rows[rows["doc_id"] != document]
         outer = _probabilities(others, rows[rows["doc_id"] == document], params)
-        fold_of = others["doc_id"].astype(str).map(inner_folds(others.groupby("doc_id").size(), folds))
-        inner = pd.concat(
-            [_probabilities(others[fold_of != k], others[fold_of == k], params) for k in sorted(set(fold_of))]
-        ).sort_index()
-        out[document] = HeldOut(outer, inner)
+        out[document] = HeldOut(outer, fold_probabilities(others, params=params))
         if progress is not None:
             progress(done, len(documents))
     return out
