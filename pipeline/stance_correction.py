@@ -1,8 +1,9 @@
 """The correction of the stance index, measured and validated on the labelled documents.
 
 ``measured_correction`` measures what the classifier gets wrong for ``make train-stance``: every judged labelled row
-is predicted by a model trained without its fold of documents (``CORRECTION_FOLDS`` folds, documents dealt by size),
-and the confusion of those predictions is counted per target and document (``stance_estimates.measure_errors``).
+is predicted by a model trained without its fold (``CORRECTION_FOLDS`` folds of the training's held-out units, a
+document or a section of a document cross-fitted by section, dealt by size), and the confusion of those predictions
+is counted per target and document (``stance_estimates.measure_errors``).
 
 ``validate`` checks the corrected estimates held out by document: every labelled document is estimated by a model
 and a correction that never saw it. The model is trained on the other documents; the correction is measured the way
@@ -29,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize, nnls
 
+from pipeline.errors import PipelineError
 from pipeline.stance_estimates import (
     ANTI,
     CLASSES,
@@ -84,15 +86,19 @@ def _probabilities(train: pd.DataFrame, test: pd.DataFrame, params: dict[str, An
 
 
 def document_folds(sizes: pd.Series, k: int) -> dict[str, int]:
-    """Documents dealt into ``k`` folds, largest first in turn (ties by name), so the folds hold similar numbers of
-    rows."""
+    """Units (documents, sections) dealt into ``k`` folds, largest first in turn (ties by name), so the folds hold
+    similar numbers of rows."""
     ranked = sorted(sizes.index, key=lambda d: (-int(sizes[d]), str(d)))
     return {str(d): n % k for n, d in enumerate(ranked)}
 
 
 def fold_probabilities(rows: pd.DataFrame, *, params: dict[str, Any], folds: int = CORRECTION_FOLDS) -> pd.DataFrame:
-    """Class probabilities of every row from a model trained without its fold of documents."""
-    fold_of = rows["doc_id"].astype(str).map(document_folds(rows.groupby("doc_id").size(), folds))
+    """Class probabilities of every row from a model trained without its fold: the units dealt into folds are the
+    training's held-out units (a document, or a section of a document cross-fitted by section, column ``fold``)."""
+    units = rows["fold"].astype(str)
+    if units.nunique() < 2:
+        raise PipelineError("measuring the classifier's errors needs labels from at least two documents or sections")
+    fold_of = units.map(document_folds(units.value_counts(), folds))
     parts = [_probabilities(rows[fold_of != k], rows[fold_of == k], params) for k in sorted(set(fold_of))]
     return pd.concat(parts).sort_index()
 
