@@ -1,9 +1,9 @@
 """The correction of the stance index, measured and validated on the labelled documents.
 
 ``measured_correction`` measures what the classifier gets wrong for ``make train-stance``: every judged labelled row
-is predicted by a model trained without its fold (``CORRECTION_FOLDS`` folds of the training's held-out units, a
-document or a section of a document cross-fitted by section, dealt by size), and the confusion of those predictions
-is counted per target and document (``stance_estimates.measure_errors``).
+is predicted by a model trained without its fold (``CORRECTION_FOLDS`` folds of documents, dealt by size), and the
+confusion of those predictions is counted per target and document (``stance_estimates.count_errors``); for the
+labelled documents themselves the counts are made again by models that never saw their fold (see there).
 
 ``validate`` checks the corrected estimates held out by document: every labelled document is estimated by a model
 and a correction that never saw it. The model is trained on the other documents; the correction is measured the way
@@ -22,6 +22,7 @@ documents resampled), and the shipped correction (``stance_estimates``).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +39,9 @@ from pipeline.stance_estimates import (
     PRO,
     PROBABILITY_COLUMNS,
     Correction,
+    Errors,
     class_codes,
+    count_errors,
     estimate_group,
     group_seed,
     index_of,
@@ -92,12 +95,19 @@ def document_folds(sizes: pd.Series, k: int) -> dict[str, int]:
     return {str(d): n % k for n, d in enumerate(ranked)}
 
 
-def fold_probabilities(rows: pd.DataFrame, *, params: dict[str, Any], folds: int = CORRECTION_FOLDS) -> pd.DataFrame:
-    """Class probabilities of every row from a model trained without its fold: the units dealt into folds are the
-    training's held-out units (a document, or a section of a document cross-fitted by section, column ``fold``)."""
-    units = rows["fold"].astype(str)
+def fold_units(rows: pd.DataFrame) -> pd.Series:
+    """What is dealt into the correction's folds: documents, or, when the labels come from one document, the
+    training's held-out units (its sections, column ``fold``)."""
+    documents = rows["doc_id"].astype(str)
+    units = documents if documents.nunique() >= 2 else rows["fold"].astype(str)
     if units.nunique() < 2:
         raise PipelineError("measuring the classifier's errors needs labels from at least two documents or sections")
+    return units
+
+
+def fold_probabilities(rows: pd.DataFrame, *, params: dict[str, Any], folds: int = CORRECTION_FOLDS) -> pd.DataFrame:
+    """Class probabilities of every row from a model trained without its fold (of ``fold_units``)."""
+    units = fold_units(rows)
     fold_of = units.map(document_folds(units.value_counts(), folds))
     parts = [_probabilities(rows[fold_of != k], rows[fold_of == k], params) for k in sorted(set(fold_of))]
     return pd.concat(parts).sort_index()
@@ -105,14 +115,40 @@ def fold_probabilities(rows: pd.DataFrame, *, params: dict[str, Any], folds: int
 
 def measured_correction(features: pd.DataFrame, *, params: dict[str, Any], draws: int, seed: int) -> Correction:
     """What the learned classifier gets wrong, per target and document, on the labelled rows it judges (those whose
-    sentence mentions the target), each predicted by a model that never saw its fold of documents."""
+    sentence mentions the target).
+
+    For documents the labels do not cover: every row predicted by a model that never saw its fold (``folds`` models).
+    For a labelled document, so that its correction never saw it either: the rows of its own fold predicted by the
+    model without that fold, and the rows of every other fold by a model without both folds (one model per pair of
+    folds); its own rows are left out when it is corrected."""
     rows = features[features["mentioned"].to_numpy(dtype=bool)]
-    probabilities = fold_probabilities(rows, params=params)
-    return measure_errors(
-        probabilities.loc[rows.index, list(PROBABILITY_COLUMNS)].to_numpy(dtype=float),
-        rows["gold"].astype(str).tolist(),
-        rows["doc_id"].astype(str).tolist(),
-        rows["target"].astype(str).tolist(),
+    units = fold_units(rows)
+    fold_of = units.map(document_folds(units.value_counts(), CORRECTION_FOLDS)).to_numpy()
+    folds = sorted(set(fold_of))
+    without_one = {k: _probabilities(rows[fold_of != k], rows[fold_of == k], params) for k in folds}
+    without_two: dict[tuple[int, int], pd.DataFrame] = {}
+    for a, b in itertools.combinations(folds, 2):
+        predicted = _probabilities(rows[(fold_of != a) & (fold_of != b)], rows[(fold_of == a) | (fold_of == b)], params)
+        without_two[(a, b)] = without_two[(b, a)] = predicted
+
+    def count(probabilities: pd.DataFrame) -> Errors:
+        ordered = probabilities.loc[rows.index, list(PROBABILITY_COLUMNS)].to_numpy(dtype=float)
+        return count_errors(
+            ordered,
+            rows["gold"].astype(str).tolist(),
+            rows["doc_id"].astype(str).tolist(),
+            rows["target"].astype(str).tolist(),
+        )
+
+    held_out = []
+    for k in folds:
+        parts = [without_one[k], *(without_two[(k, j)].loc[rows.index[fold_of == j]] for j in folds if j != k)]
+        held_out.append(count(pd.concat(parts)))
+    documents_are_units = bool((units == rows["doc_id"].astype(str)).all())
+    return Correction(
+        targets=count(pd.concat(without_one.values())),
+        held_out=tuple(held_out) if documents_are_units else (),
+        fold_of={str(d): int(k) for d, k in zip(units, fold_of, strict=True)} if documents_are_units else {},
         draws=draws,
         seed=seed,
     )

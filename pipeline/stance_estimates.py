@@ -73,34 +73,45 @@ class TargetModel:
         return (joint / joint.sum(axis=0, keepdims=True)).T[categories]
 
 
+Errors = dict[str, TargetErrors]  # per target (and POOLED)
+
+
 @dataclass(frozen=True)
 class Correction:
     """The classifier's errors per target, measured on cross-fitted predictions of the labelled documents, and how
     they are turned into estimates: ``confident`` splits the categories, ``pseudo_count`` smooths every confusion
     cell, ``prior_weight`` is the number of sentences a group's prior mix (the target's labelled mix) weighs, and
-    ``draws`` resamples of the documents (seeded by ``seed``) carry the uncertainty of the measurement."""
+    ``draws`` resamples of the documents (seeded by ``seed``) carry the uncertainty of the measurement.
 
-    targets: dict[str, TargetErrors]
+    ``targets`` holds the errors for any document the labels do not cover. A labelled document is corrected by the
+    errors of its fold in ``held_out`` (``fold_of`` says which): counted on predictions by models that never saw its
+    fold of documents, its own rows left out, as its sentences are predicted by a model that never saw it."""
+
+    targets: Errors
+    held_out: tuple[Errors, ...] = ()
+    fold_of: dict[str, int] = field(default_factory=dict)
     confident: float = 0.6
     pseudo_count: float = 0.5
     prior_weight: float = 4.0
     draws: int = 200
     seed: int = 13
-    _models: dict[tuple[str, str | None], TargetModel] = field(default_factory=dict, compare=False, repr=False)
+    _models: dict[tuple[str, int | None, str | None], TargetModel] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def model(self, target: str, *, document: str | None = None) -> TargetModel:
-        """The prepared model of ``target`` (the pooled one for a target without labelled rows); for a labelled
-        ``document``, measured on the other documents only, as its sentences are predicted by a model that never saw
-        it."""
-        key = target if target in self.targets else POOLED
-        errors = self.targets[key]
-        held_out = document if document in errors.documents else None
-        if (key, held_out) not in self._models:
-            if held_out is not None:
-                keep = [k for k, name in enumerate(errors.documents) if name != held_out]
+        """The prepared model of ``target`` (the pooled one for a target without labelled rows), for ``document``."""
+        fold = self.fold_of.get(document) if document is not None else None
+        measured = self.targets if fold is None else self.held_out[fold]
+        key = target if target in measured else POOLED
+        errors = measured[key]
+        own = document if document in errors.documents and len(errors.documents) > 1 else None
+        if (key, fold, own) not in self._models:
+            if own is not None:
+                keep = [k for k, name in enumerate(errors.documents) if name != own]
                 errors = TargetErrors(tuple(errors.documents[k] for k in keep), errors.counts[keep])
-            self._models[(key, held_out)] = self._prepare(errors, key)
-        return self._models[(key, held_out)]
+            self._models[(key, fold, own)] = self._prepare(errors, key)
+        return self._models[(key, fold, own)]
 
     def _prepare(self, errors: TargetErrors, key: str) -> TargetModel:
         rng = np.random.default_rng([self.seed, zlib.crc32(key.encode())])
@@ -116,6 +127,7 @@ class Correction:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The card's form: per target and document, one line of category counts per true label."""
         return {
             "method": "Bayesian adjusted classify-and-count over prediction categories, per target",
             "classes": list(CLASSES),
@@ -127,32 +139,75 @@ class Correction:
             "prior_weight": self.prior_weight,
             "draws": self.draws,
             "seed": self.seed,
-            "targets": {
-                name: {
-                    "documents": list(errors.documents),
-                    "counts": errors.counts.astype(int).tolist(),
-                }
-                for name, errors in sorted(self.targets.items())
+            "counts": "per target and document, per true label (classes), how many rows fell in each category",
+            "targets": _errors_to_dict(self.targets),
+            "held_out": {
+                "fold_of": dict(sorted(self.fold_of.items())),
+                "folds": [_errors_to_dict(errors) for errors in self.held_out],
             },
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Correction:
-        targets = {
-            name: TargetErrors(
-                tuple(value["documents"]),
-                np.asarray(value["counts"], dtype=float).reshape(len(value["documents"]), len(CLASSES), N_CATEGORIES),
-            )
-            for name, value in data["targets"].items()
-        }
+        held_out = data.get("held_out", {})
         return cls(
-            targets=targets,
+            targets=_errors_from_dict(data["targets"]),
+            held_out=tuple(_errors_from_dict(fold) for fold in held_out.get("folds", [])),
+            fold_of={str(d): int(k) for d, k in held_out.get("fold_of", {}).items()},
             confident=float(data["confident"]),
             pseudo_count=float(data["pseudo_count"]),
             prior_weight=float(data["prior_weight"]),
             draws=int(data["draws"]),
             seed=int(data["seed"]),
         )
+
+
+def _errors_to_dict(errors: Errors) -> dict[str, dict[str, list[str]]]:
+    return {
+        name: {
+            document: [" ".join(str(int(v)) for v in row) for row in counts]
+            for document, counts in zip(value.documents, value.counts, strict=True)
+        }
+        for name, value in sorted(errors.items())
+    }
+
+
+def _errors_from_dict(data: dict[str, dict[str, list[str]]]) -> Errors:
+    return {
+        name: TargetErrors(
+            tuple(documents),
+            np.array([[[float(v) for v in row.split()] for row in rows] for rows in documents.values()]).reshape(
+                len(documents), len(CLASSES), N_CATEGORIES
+            ),
+        )
+        for name, documents in data.items()
+    }
+
+
+def count_errors(
+    probabilities: np.ndarray,
+    gold: Sequence[str],
+    documents: Sequence[str],
+    targets: Sequence[str],
+    *,
+    confident: float = 0.6,
+) -> Errors:
+    """Confusion counts (true label x prediction category) per target and document, and pooled over targets, of
+    cross-fitted class probabilities of labelled rows (those the classifier judges)."""
+    codes = class_codes(gold)
+    categories = prediction_categories(probabilities, confident=confident)
+    documents_array = np.asarray(documents, dtype=object)
+    targets_array = np.asarray(targets, dtype=object)
+    measured: Errors = {}
+    for name in [*sorted(set(targets)), POOLED]:
+        rows = np.ones(len(codes), dtype=bool) if name == POOLED else targets_array == name
+        names = sorted(set(documents_array[rows]))
+        index = {d: k for k, d in enumerate(names)}
+        counts = np.zeros((len(names), len(CLASSES), N_CATEGORIES))
+        rows_of = np.array([index[d] for d in documents_array[rows]], dtype=np.int64)
+        np.add.at(counts, (rows_of, codes[rows], categories[rows]), 1)
+        measured[name] = TargetErrors(tuple(names), counts)
+    return measured
 
 
 def measure_errors(
@@ -165,22 +220,10 @@ def measure_errors(
     draws: int,
     seed: int,
 ) -> Correction:
-    """The correction from cross-fitted class probabilities of labelled rows (those the classifier judges), their
-    gold labels, documents and targets: confusion counts per target and document, and pooled over targets."""
-    codes = class_codes(gold)
-    categories = prediction_categories(probabilities, confident=confident)
-    documents_array = np.asarray(documents, dtype=object)
-    targets_array = np.asarray(targets, dtype=object)
-    measured: dict[str, TargetErrors] = {}
-    for name in [*sorted(set(targets)), POOLED]:
-        rows = np.ones(len(codes), dtype=bool) if name == POOLED else targets_array == name
-        names = sorted(set(documents_array[rows]))
-        index = {d: k for k, d in enumerate(names)}
-        counts = np.zeros((len(names), len(CLASSES), N_CATEGORIES))
-        rows_of = np.array([index[d] for d in documents_array[rows]], dtype=np.int64)
-        np.add.at(counts, (rows_of, codes[rows], categories[rows]), 1)
-        measured[name] = TargetErrors(tuple(names), counts)
-    return Correction(targets=measured, confident=confident, draws=draws, seed=seed)
+    """The correction from cross-fitted class probabilities of labelled rows: ``count_errors`` and nothing held out
+    per fold (every document corrected by the others' counts)."""
+    errors = count_errors(probabilities, gold, documents, targets, confident=confident)
+    return Correction(targets=errors, confident=confident, draws=draws, seed=seed)
 
 
 # ---------------------------------------------------------------------------------------------------- one group

@@ -4,6 +4,8 @@ sentences count as known."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -14,6 +16,7 @@ from pipeline.stance_estimates import (
     NEUTRAL,
     PRO,
     Correction,
+    TargetErrors,
     estimate_group,
     group_seed,
     index_of,
@@ -176,6 +179,25 @@ def test_a_labelled_document_is_corrected_by_the_errors_of_the_others(correction
     assert np.allclose(held_out.prior / held_out.prior.sum(), (total + 0.5) / (total + 0.5).sum())
     assert correction.model("russia", document="not labelled") is correction.model("russia")
     assert others.model("ukraine") is others.model("anything else"), "a target without labels gets the pooled errors"
+
+
+def test_a_labelled_document_of_a_fold_is_corrected_by_that_folds_errors(correction):
+    """The held-out counts of a labelled document's fold are used, its own rows left out."""
+    errors = correction.targets["russia"]
+    doubled = TargetErrors(errors.documents, 2 * errors.counts)
+    folded = dataclasses.replace(
+        correction, held_out=({"russia": doubled, "*": doubled},), fold_of={"doc3": 0}, _models={}
+    )
+    again = Correction.from_dict(folded.to_dict())
+    assert again.fold_of == {"doc3": 0} and np.array_equal(again.held_out[0]["russia"].counts, doubled.counts)
+    own = [k for k, d in enumerate(errors.documents) if d != "doc3"]
+    expected = dataclasses.replace(correction, _models={})._prepare(
+        TargetErrors(tuple(errors.documents[k] for k in own), doubled.counts[own]), "russia"
+    )
+    assert np.array_equal(again.model("russia", document="doc3").confusion, expected.confusion)
+    assert np.array_equal(
+        again.model("russia", document="doc4").confusion, correction.model("russia", document="doc4").confusion
+    )
 
 
 def test_group_intervals_do_not_depend_on_other_groups():

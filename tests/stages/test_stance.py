@@ -6,7 +6,6 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -294,9 +293,9 @@ def test_reviews_join_the_training_labels_and_the_card_counts_them(tmp_path):
     anti = frame[(frame["target"] == "russia") & (frame["label"] == "anti")].iloc[0]
     reviews = tmp_path / "reviews"
     reviews.mkdir()
-    pd.DataFrame(
-        [{"doc_id": anti["doc_id"], "target": "russia", "sentence": anti["sentence"], "label": "pro"}]
-    ).to_csv(reviews / "mine.csv", index=False)
+    pd.DataFrame([{"doc_id": anti["doc_id"], "target": "russia", "sentence": anti["sentence"], "label": "pro"}]).to_csv(
+        reviews / "mine.csv", index=False
+    )
     cards = {}
     for name, extra in (("labels", []), ("reviewed", ["--reviews", str(reviews)])):
         model = tmp_path / f"{name}.joblib"
@@ -309,5 +308,9 @@ def test_reviews_join_the_training_labels_and_the_card_counts_them(tmp_path):
     from pipeline.stance_training import labels_hash
 
     assert card["training_sha256"] == labels_hash([labels, reviews / "mine.csv"])
-    before, after = (np.array(c["correction"]["targets"]["russia"]["counts"]).sum(axis=(0, 2)) for c in cards.values())
+    from pipeline.stance_estimates import Correction
+
+    before, after = (
+        Correction.from_dict(c["correction"]).targets["russia"].counts.sum(axis=(0, 2)) for c in cards.values()
+    )
     assert (after - before).tolist() == [0, 0, 1, -1], "the reviewed row is learned as pro, no longer as anti"
