@@ -483,7 +483,7 @@ def _stance_context_rules(configs: Path) -> StanceContext:
 
 
 GUIDELINE = Path("docs") / "stance-guideline.md"
-DEFAULT_SOURCES = [Path("texts"), Path("data") / "corpus" / "dev"]
+DEFAULT_SOURCES = [Path("texts"), Path("data") / "corpus" / "dev", Path("data") / "corpus" / "extra"]
 
 
 def _subsets(features: pd.DataFrame) -> dict[str, pd.Series]:
