@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipeline.artifacts import write_text_atomic
 from pipeline.datapackage import type_name
 from pipeline.schemas import FILES, METADATA, TABLES, Column, Table
 
@@ -126,7 +127,6 @@ def render() -> str:
 
 
 def write(path: Path = DEFAULT_PATH) -> Path:
-    from pipeline.artifacts import write_text_atomic
-
+    """Write the codebook to ``path`` (atomically, like every file the project writes)."""
     write_text_atomic(path, render())
     return path

@@ -39,7 +39,7 @@ def type_name(kind: pa.DataType) -> str:
     """A short name of an arrow type for people: string, int64, float64, bool, list<string>."""
     if pa.types.is_list(kind):
         return f"list<{type_name(kind.value_type)}>"
-    return str(kind)
+    return "float64" if pa.types.is_float64(kind) else str(kind)
 
 
 def _field(column: Column) -> dict[str, Any]:

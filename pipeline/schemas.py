@@ -84,7 +84,8 @@ DOC_ID = (
     "doc_id",
     STR,
     "document id: the source file name without extension, accents dropped, lower-cased, each run of characters "
-    "other than a-z and 0-9 made one '-' (a name with nothing left, too long or reserved gets a short hash added)",
+    "other than a-z and 0-9 made one '-'; a name with nothing left, of over 120 characters, or 'corpus' or 'all' "
+    "gets a short hash of the file name added",
 )
 SPAN_STARTS = (
     "span_starts",
@@ -116,13 +117,13 @@ SCOPE_ID = (
     STR,
     "which one: 'all' for the corpus, the doc_id for a document, '<doc_id>#<section_index>' for a section",
 )
-REFS = ("sentence_ids", STRS, "the sentences behind the row, as '<doc_id>:<sentence_id>', in reading order")
+REFS = "as '<doc_id>:<sentence_id>', in reading order"
 STANCE_COUNTS = (
     ("n", I64, "number of judged sentences (label pro, anti or neutral) that refer to the target"),
     ("n_pro", I64, "of these, sentences labelled pro"),
     ("n_anti", I64, "of these, sentences labelled anti"),
     ("n_neutral", I64, "of these, sentences labelled neutral"),
-    ("mean_score", F64, "mean `score` of the judged sentences, in [-1, 1]; empty (NaN) when n = 0"),
+    ("mean_score", F64, "mean `score` of the judged sentences, in [-1, 1]; empty when n = 0"),
     (
         "ci_low",
         F64,
@@ -361,7 +362,8 @@ TABLES: tuple[Table, ...] = (
                 "label",
                 STR,
                 "the sentence's stance toward the target (docs/stance-guideline.md): no reference to it "
-                "(none), a reference without evaluation (neutral), favourable (pro), unfavourable (anti)",
+                "(none), a reference with no evaluative orientation (neutral), a favourable (pro) or an unfavourable "
+                "(anti) orientation toward it",
                 ("none", "neutral", "pro", "anti"),
             ),
             (
@@ -472,7 +474,11 @@ TABLES: tuple[Table, ...] = (
             ("count", I64, "number of windows that mention both"),
             ("npmi", F64, "normalised pointwise mutual information over the scope's windows, in [-1, 1]"),
             ("jaccard", F64, "count / (windows with source + windows with target - count)"),
-            REFS,
+            (
+                "sentence_ids",
+                STRS,
+                f"the sentences of the windows that mention both which name either entity, {REFS}",
+            ),
         ),
         per_document=False,
         key=("scope", "scope_id", "window", "source", "target"),
@@ -491,7 +497,7 @@ TABLES: tuple[Table, ...] = (
             ("n_anti", I64, "sentences in which the holder is anti the target"),
             ("net", I64, "n_pro - n_anti"),
             ("sign", STR, "the sign of net", ("+", "-", "0")),
-            REFS,
+            ("sentence_ids", STRS, f"the pro and anti sentences counted, {REFS}"),
         ),
         per_document=False,
         key=("scope", "scope_id", "holder", "target"),
