@@ -27,7 +27,7 @@ PARSE_CODE := $(addprefix pipeline/,stages/parse.py nlp.py)
 ENTITIES_CODE := $(addprefix pipeline/,stages/entities.py stages/parse.py actor_tagger.py entity_resolution.py gazetteer.py nlp.py)
 STANCE_CODE := $(addprefix pipeline/,stages/stance.py stages/entities.py stages/parse.py gazetteer.py stance_rules.py stance_learned.py stance_features.py stance_summary.py embeddings.py nlp.py)
 NETWORK_CODE := $(addprefix pipeline/,stages/network.py)
-REPORT_CODE := $(addprefix pipeline/,stages/report.py figures.py)
+REPORT_CODE := $(addprefix pipeline/,stages/report.py figures.py datapackage.py)
 
 SOURCES := $(wildcard $(TEXTS)/*.txt $(TEXTS)/*.pdf)
 STANCE_MODEL := models/stance_learned.joblib
@@ -40,11 +40,12 @@ help: ## List the targets with what they do
 
 all: $(OUT)/report.html ## Create .venv if needed and run every stage on TEXTS into OUT
 
-venv: $(VENV_STAMP) $(ENCODER) ## Create .venv, install the pinned dependencies (spaCy model included), build the encoder
+venv: $(VENV_STAMP) $(ENCODER) ## Create .venv, install the pinned dependencies (spaCy model included) and the osce-pipeline command, build the encoder
 
 $(VENV_STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --editable .
 	touch $@
 
 $(ENCODER): $(VENV_STAMP) pipeline/encoder_build.py
@@ -75,7 +76,7 @@ $(STAMPS)/network: $(STAMPS)/stance $(CONFIGS)/network.yaml $(COMMON_CODE) $(NET
 	$(RUN) network $(ARGS)
 	@touch $@
 
-report: $(OUT)/report.html ## Everything -> OUT/report.html
+report: $(OUT)/report.html ## Everything -> OUT/report.html, OUT/datapackage.json
 $(OUT)/report.html: $(STAMPS)/network $(CONFIGS)/report.yaml $(COMMON_CODE) $(REPORT_CODE) $(wildcard models/*.json)
 	$(RUN) report $(ARGS)
 

@@ -71,6 +71,10 @@ class Layout:
     def run_summary(self) -> Path:
         return self.out / "run_summary.json"
 
+    @property
+    def datapackage(self) -> Path:
+        return self.out / "datapackage.json"
+
     def partition_ids(self, name: str) -> list[str]:
         folder = self.table(name)
         if not folder.is_dir():

@@ -724,14 +724,17 @@ def _newest_input_date(layout: Layout) -> str:
 
 
 def run_report(layout: Layout, configs: Path) -> StageRun:
-    """Write ``OUT/report.html``: one self-contained file comparing stance across sections and documents."""
+    """Write ``OUT/report.html``, one self-contained file comparing stance across sections and documents, and
+    ``OUT/datapackage.json``, the Frictionless descriptor of the tables."""
     from pipeline.artifacts import write_text_atomic
+    from pipeline.datapackage import descriptor_json
     from pipeline.stages.report import render_report
 
     run = StageRun("report")
     config = load_stage_config("report", configs)
     html = render_report(report_inputs(layout, configs), config=config)
     write_text_atomic(layout.report, html)
+    write_text_atomic(layout.datapackage, descriptor_json())
     run.outcomes.append(Outcome(str(layout.report), None, "done"))
     record_summary(layout, run)
     return run
