@@ -57,13 +57,14 @@ def _ingest_one(item: tuple[str, str, str, Any, str, dict[str, str]]) -> Outcome
         return Outcome(path_str, doc_id, "current")
     try:
         source = read_source(path)
-        result = ingest_text(source.text, doc_id=doc_id, source_name=str(path), config=config)
+        result = ingest_text(
+            source.text, doc_id=doc_id, source_name=str(path), config=config, metadata_title=metadata.get("title")
+        )
     except InputError as exc:
         return Outcome(path_str, doc_id, "failed", str(exc))
     year = re.search(r"(19|20)\d\d", metadata.get("year", ""))
     document = {
         **result.document,
-        "title": result.document["title"] or metadata.get("title"),
         "year": int(year.group(0)) if year else result.document["year"],
         "speaker": metadata.get("speaker"),
         "country": metadata.get("country"),
