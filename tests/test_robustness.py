@@ -33,6 +33,7 @@ NO_ACTOR = "The weather was fine and the crops grew well in the valley this year
 # two actors mentioned twice each, never in the same sentence or paragraph
 APART = "Russia is large. Russia is cold.\n\nUkraine is large. Ukraine is warm.\n"
 TOGETHER = "Russia and Ukraine met in Minsk. Russia and Ukraine talked for hours.\n"
+ONE_TARGET = "Russia is large and Russia is cold.\n"
 WINDOWS = ("sentence", "paragraph", "signed")
 
 NO_TARGET_SENTENCE = "No sentence in this document refers to Russia or Ukraine."
@@ -239,13 +240,14 @@ def comparable(part: str) -> str:
 
 @pytest.mark.slow
 def test_one_document_of_each_kind_among_the_chapter(tmp_path, chapter_run):
-    """The chapter beside a one-actor, an actor-less, an apart and a together text: every part of the run is
-    complete, each small text's part of the report says what it lacks, and the chapter's results are those it has
-    alone."""
+    """The chapter beside a one-actor, an actor-less, a one-target, an apart and a together text: every part of the
+    run is complete, each small text's part of the report says what it lacks, and the chapter's results are those it
+    has alone."""
     texts, out = tmp_path / "texts", tmp_path / "out"
     texts.mkdir()
     shutil.copy(CHAPTER, texts / CHAPTER.name)
-    for name, text in {"one": ONE_ACTOR, "weather": NO_ACTOR, "apart": APART, "together": TOGETHER}.items():
+    small = {"one": ONE_ACTOR, "weather": NO_ACTOR, "russia": ONE_TARGET, "apart": APART, "together": TOGETHER}
+    for name, text in small.items():
         (texts / f"{name}.txt").write_text(text, encoding="utf-8")
     run_all(texts, out)
     page = assert_complete(out)
@@ -259,7 +261,8 @@ def test_one_document_of_each_kind_among_the_chapter(tmp_path, chapter_run):
     assert (out / "exports" / f"{CHAPTER_ID}.sentence.graphml").read_bytes() == (
         chapter_run / "exports" / f"{CHAPTER_ID}.sentence.graphml"
     ).read_bytes()
-    assert "No sentence in 2 of the 5 documents refers to Russia or Ukraine: one; weather." in page
+    assert "No sentence in 2 of the 6 documents refers to Russia or Ukraine: one; weather." in page
+    assert "<li>Ukraine: no sentence in this document refers to it.</li>" in document_part(page, "russia")
     assert TOO_FEW_ACTORS in document_part(page, "one") and NO_TARGET_SENTENCE in document_part(page, "one")
     assert NO_ACTOR_MENTIONED in document_part(page, "weather")
     assert NOT_TOGETHER in document_part(page, "apart")
