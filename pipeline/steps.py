@@ -57,13 +57,14 @@ def _ingest_one(item: tuple[str, str, str, Any, str, dict[str, str]]) -> Outcome
         return Outcome(path_str, doc_id, "current")
     try:
         source = read_source(path)
-        result = ingest_text(source.text, doc_id=doc_id, source_name=str(path), config=config)
+        result = ingest_text(
+            source.text, doc_id=doc_id, source_name=str(path), config=config, metadata_title=metadata.get("title")
+        )
     except InputError as exc:
         return Outcome(path_str, doc_id, "failed", str(exc))
     year = re.search(r"(19|20)\d\d", metadata.get("year", ""))
     document = {
         **result.document,
-        "title": result.document["title"] or metadata.get("title"),
         "year": int(year.group(0)) if year else result.document["year"],
         "speaker": metadata.get("speaker"),
         "country": metadata.get("country"),
@@ -645,10 +646,12 @@ def run_network(layout: Layout, configs: Path) -> StageRun:
     write_table(edges, layout.table("network_edges"), name="network_edges", meta=meta)
     write_table(signed, layout.table("signed_edges"), name="signed_edges", meta=meta)
     doc_ids = layout.partition_ids("stance")
-    drawn = len(doc_ids) <= config.figure_max_documents
-    scopes = [("corpus", "all", False)] + [("document", d, drawn) for d in doc_ids]
-    if not drawn:  # no figure is better than one left over from an earlier, smaller run
-        for doc_id in doc_ids:
+    # a figure for each document in which two actors are mentioned together, unless the corpus is too big to draw
+    linked = set(edges.loc[edges["scope"] == "document", "scope_id"])
+    drawn = {d for d in doc_ids if d in linked} if len(doc_ids) <= config.figure_max_documents else set()
+    scopes = [("corpus", "all", False)] + [("document", d, d in drawn) for d in doc_ids]
+    for doc_id in doc_ids:  # no figure is better than one left over from an earlier run
+        if doc_id not in drawn:
             (layout.figures / f"{doc_id}.network.png").unlink(missing_ok=True)
     # exports are quick to write in this process; figures (about 0.1 s each) are worth a pool of processes
     executor = make_executor("local") if drawn else LocalExecutor()
