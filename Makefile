@@ -17,7 +17,9 @@ VENV_STAMP := $(VENV)/.installed
 # the sentence encoder the stance stage runs, exported from the installed model (pipeline/encoder_build.py)
 ENCODER := $(VENV)/share/osce-stance-pipeline/all-MiniLM-L6-v2.int8.onnx
 STAMPS := $(OUT)/.stamps
-RUN := $(PY) -m pipeline
+# Each stage runs as its own process; given make's pid, the stages of one make hold one lock on OUT from the first
+# to the last, so a second run on the same OUT is refused between stages too (pipeline/outlock.py).
+RUN := PIPELINE_MAKE_PID=$$PPID $(PY) -m pipeline
 ARGS := --texts $(TEXTS) --out $(OUT) --configs $(CONFIGS) --executor $(EXECUTOR) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 # Code each stage depends on; pipeline/stagecode.py lists the same files (tests/test_makefile.py checks).
