@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.errors import ArtifactError
+from pipeline.errors import ArtifactError, OutputError, os_problem
 from pipeline.schemas import SCHEMAS
 from pipeline.stagecode import stage_code_version
 
@@ -126,14 +126,19 @@ def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds, so a reader never
     sees a half-written file, even if the process is killed. The temporary is hidden and named after this process,
     so ``remove_stale_temporaries`` can tell an abandoned one from one being written; it is created by the writer
-    (not ``mkstemp``) so that the artifact gets the usual permissions."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    (not ``mkstemp``) so that the artifact gets the usual permissions. A write the disk refuses (full, read-only,
+    no permission) is an OutputError naming ``path``; the previous version of ``path``, if any, stays as it was."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         yield tmp
         os.replace(tmp, path)
+    except OSError as exc:
+        problem = os_problem(exc)
+        raise OutputError(f"{path}: cannot write ({problem}); every artifact written so far is intact") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only folder refuses even this; the next run cleans up
+            tmp.unlink(missing_ok=True)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
