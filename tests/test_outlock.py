@@ -188,3 +188,26 @@ def test_a_second_make_on_the_same_output_is_refused_during_and_between_the_stag
     assert (out / "report.html").is_file()
     after = second_make()
     assert after.returncode == 0, after.stderr
+
+
+@pytest.mark.slow
+def test_a_killed_make_leaves_no_lock_behind(tmp_path):
+    """The keeper holds a make's lock only while that make lives: kill -9 the make between two stages, and the
+    next run on OUT goes through."""
+    texts, other = texts_of(tmp_path / "texts", *PAIR), texts_of(tmp_path / "other", OTHER)
+    out = tmp_path / "out"
+    make = subprocess.Popen(
+        [sys.executable, "-c", FAKE_MAKE, str(texts), str(out), str(CONFIGS)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=plain_env(),
+    )
+    assert make.stdout is not None
+    assert make.stdout.readline().strip() == "0", "the make's first stage ran"
+    assert int((out / LOCK_FILE).read_text().split()[1]) == make.pid, "the lock is held for the make"
+    make.kill()
+    make.wait()
+    after = pipeline_run("ingest", "--texts", str(other), "--out", str(out))
+    assert after.returncode == 0, after.stderr
