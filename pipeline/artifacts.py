@@ -184,27 +184,32 @@ def read_meta(path: Path) -> dict[str, Any]:
     return json.loads(value) if value else {}
 
 
-def read_table(path: Path, *, name: str) -> pd.DataFrame:
-    """Read a file or partitioned artifact; a missing one is an ArtifactError naming the stage to run."""
+def read_table(path: Path, *, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a file or partitioned artifact, or only its ``columns`` (a corpus-wide step that needs a few columns
+    then never holds the others, such as every sentence's text, in memory); a missing artifact is an
+    ArtifactError naming the stage to run."""
     if not path.exists():
         raise ArtifactError(f"{path}: artifact '{name}' is missing; run the stage that writes it first")
+    schema = SCHEMAS[name]
     if path.is_dir():
         parts = _parts(path)
         if not parts:
-            return SCHEMAS[name].empty_table().to_pandas()
+            empty = schema.empty_table()
+            return (empty if columns is None else empty.select(columns)).to_pandas()
         # one conversion to pandas for all partitions (converting each and concatenating costs twice as much)
-        return pa.concat_tables([_read_file(p, schema=SCHEMAS[name]) for p in parts]).to_pandas()
-    return _read_file(path).to_pandas()
+        return pa.concat_tables([_read_file(p, schema=schema, columns=columns) for p in parts]).to_pandas()
+    return _read_file(path, columns=columns).to_pandas()
 
 
-def _read_file(path: Path, *, schema: pa.Schema | None = None) -> pa.Table:
+def _read_file(path: Path, *, schema: pa.Schema | None = None, columns: list[str] | None = None) -> pa.Table:
     try:
         # a ParquetFile reads one file at half the cost of ``pq.read_table``; a file of another layout (an older
         # schema) is read again the way that fits it to ``schema``
         with pq.ParquetFile(path) as handle:
-            table = handle.read()
-        if schema is not None and not table.schema.equals(schema):
-            table = pq.read_table(path, schema=schema)
+            table = handle.read(columns=columns)
+        expected = schema if schema is None or columns is None else pa.schema([schema.field(c) for c in columns])
+        if expected is not None and not table.schema.equals(expected):
+            table = pq.read_table(path, schema=schema, columns=columns)
         return table
     except (OSError, pa.ArrowInvalid) as exc:
         raise ArtifactError(

@@ -633,10 +633,11 @@ def run_network(layout: Layout, configs: Path) -> StageRun:
     config = load_stage_config("network", configs)
     stance_config = load_stage_config("stance", configs)
     chash = config_hash(config)
-    mentions = read_table(layout.table("mentions"), name="mentions")
-    sentences = read_table(layout.table("sentences"), name="sentences")
+    # only the columns the networks are built from: not every sentence's and judgement's text
+    mentions = read_table(layout.table("mentions"), name="mentions", columns=network.MENTION_COLUMNS)
+    sentences = read_table(layout.table("sentences"), name="sentences", columns=network.SENTENCE_COLUMNS)
     entities = read_table(layout.table("entities"), name="entities")
-    stance = read_table(layout.table("stance"), name="stance")
+    stance = read_table(layout.table("stance"), name="stance", columns=network.STANCE_COLUMNS)
     nodes, edges = network.build_cooccurrence(mentions, sentences, entities, config=config)
     signed = network.build_signed(_signed_input(stance, stance_config))
     meta = {
