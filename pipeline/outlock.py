@@ -52,7 +52,11 @@ class OutputLock:
 
     out: Path
     fd: int | None
-    created: bool
+    made: tuple[Path, ...] = ()  # the folders this run created for OUT, OUT first
+
+    @property
+    def created(self) -> bool:
+        return bool(self.made)
 
     @property
     def made_empty_folder(self) -> bool:
@@ -65,7 +69,8 @@ class OutputLock:
         if self.made_empty_folder:  # removed while still held, so no other run can have taken it meanwhile
             with contextlib.suppress(OSError):
                 (self.out / LOCK_FILE).unlink()
-                self.out.rmdir()
+                for folder in self.made:
+                    folder.rmdir()
         os.close(self.fd)
         self.fd = None
 
@@ -82,7 +87,7 @@ def output_lock(out: Path) -> Iterator[OutputLock]:
 
 def acquire(out: Path) -> OutputLock:
     """Take OUT's lock, creating OUT if need be; an OutputError naming the pid of the run that holds it."""
-    created = not out.is_dir()
+    made = tuple(folder for folder in (out, *out.parents) if not folder.is_dir())
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -104,7 +109,7 @@ def acquire(out: Path) -> OutputLock:
             pid, holder_make = _read_record(fd)
             os.close(fd)
             if make is not None and holder_make == make:
-                return OutputLock(out, None, created=False)  # a later stage of the make run that holds OUT
+                return OutputLock(out, None)  # a later stage of the make run that holds OUT
             if holder_make and not _alive(holder_make) and time.monotonic() < deadline:
                 time.sleep(0.05)  # that make has ended and its keeper is letting go
                 continue
@@ -122,7 +127,7 @@ def acquire(out: Path) -> OutputLock:
         except OSError as exc:
             os.close(fd)
             raise OutputError(f"{out}: cannot write to the output folder ({os_problem(exc)})") from None
-        return OutputLock(out, fd, created)
+        return OutputLock(out, fd, made)
 
 
 def _only_the_lock(out: Path) -> bool:

@@ -80,10 +80,10 @@ def test_the_lock_of_a_killed_run_does_not_block_the_next(tmp_path, monkeypatch)
 
 def test_an_output_folder_made_for_a_run_that_wrote_nothing_is_removed(tmp_path, monkeypatch):
     monkeypatch.delenv(MAKE_PID, raising=False)
-    typo, used = tmp_path / "typo", tmp_path / "used"
+    typo, used = tmp_path / "typo" / "out", tmp_path / "used"
     with output_lock(typo) as lock:
         assert lock.created and typo.is_dir()
-    assert not typo.exists()
+    assert not (tmp_path / "typo").exists(), "nor the folder made to hold it"
     with output_lock(used):
         (used / "run_summary.json").write_text("{}")
     assert sorted(p.name for p in used.iterdir()) == [LOCK_FILE, "run_summary.json"]
