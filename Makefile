@@ -17,7 +17,9 @@ VENV_STAMP := $(VENV)/.installed
 # the sentence encoder the stance stage runs, exported from the installed model (pipeline/encoder_build.py)
 ENCODER := $(VENV)/share/osce-stance-pipeline/all-MiniLM-L6-v2.int8.onnx
 STAMPS := $(OUT)/.stamps
-RUN := $(PY) -m pipeline
+# Each stage runs as its own process; given make's pid, the stages of one make hold one lock on OUT from the first
+# to the last, so a second run on the same OUT is refused between stages too (pipeline/outlock.py).
+RUN := PIPELINE_MAKE_PID=$$PPID $(PY) -m pipeline
 ARGS := --texts $(TEXTS) --out $(OUT) --configs $(CONFIGS) --executor $(EXECUTOR) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 # Code each stage depends on; pipeline/stagecode.py lists the same files (tests/test_makefile.py checks).
@@ -32,7 +34,7 @@ REPORT_CODE := $(addprefix pipeline/,stages/report.py figures.py datapackage.py)
 SOURCES := $(wildcard $(TEXTS)/*.txt $(TEXTS)/*.pdf)
 STANCE_MODEL := models/stance_learned.joblib
 
-.PHONY: help all venv ingest parse entities stance network report test lint bench train-stance evaluate learning-curve clean
+.PHONY: help all venv ingest parse entities stance network report test lint bench bench-scale train-stance evaluate learning-curve clean
 
 help: ## List the targets with what they do
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:[^#]*## /\t/' | awk -F'\t' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -99,6 +101,9 @@ test: lint $(ENCODER) ## Lint, type-check and run the test suite
 
 bench: $(ENCODER) ## Throughput and memory of the pipeline against bare spaCy (prints one JSON line)
 	$(PY) -m pipeline.bench
+
+bench-scale: $(ENCODER) ## Seconds per 100k words and peak memory at ~0.5M and ~3M words (SIZES="n1 n2"; JSON last)
+	$(PY) -m pipeline.bench_scale $(if $(SIZES),--sizes $(SIZES))
 
 clean: ## Remove OUT
 	rm -rf $(OUT)

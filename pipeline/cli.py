@@ -4,6 +4,7 @@ check, compare and score its outputs."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from typing import Any
 
 from pipeline.artifacts import Layout, remove_stale_temporaries
 from pipeline.errors import PipelineError
+from pipeline.outlock import OutputLock, output_lock
 from pipeline.runner import StageRun, make_executor, one_line, record_stage_error
 
 STAGES = ("ingest", "parse", "entities", "stance", "network", "report")
@@ -214,7 +216,7 @@ def build_parser(prog: str = "python -m pipeline") -> argparse.ArgumentParser:
     return parser
 
 
-def _run_stage(stage: str, args: argparse.Namespace) -> StageRun:
+def _run_stage(stage: str, args: argparse.Namespace, lock: OutputLock) -> StageRun:
     from pipeline import steps
 
     layout = Layout(args.out)
@@ -232,7 +234,9 @@ def _run_stage(stage: str, args: argparse.Namespace) -> StageRun:
         try:
             run = runners[stage]()
         except PipelineError as exc:
-            record_stage_error(layout, stage, str(exc))
+            if not lock.made_empty_folder:
+                with contextlib.suppress(PipelineError, OSError):  # a full or read-only OUT cannot take the note
+                    record_stage_error(layout, stage, str(exc))
             raise
     finally:
         close = getattr(executor, "close", None)
@@ -246,15 +250,17 @@ def _run_stage(stage: str, args: argparse.Namespace) -> StageRun:
 def dispatch(args: argparse.Namespace) -> int:
     command: str = args.command
     if command in STAGES:
-        _run_stage(command, args)
+        with output_lock(args.out) as lock:
+            _run_stage(command, args, lock)
         if command == "entities" and args.show:
             from pipeline import steps
 
             print(steps.show_entities(Layout(args.out)))
         return 0
     if command == "all":
-        for stage in STAGES:
-            _run_stage(stage, args)
+        with output_lock(args.out) as lock:
+            for stage in STAGES:
+                _run_stage(stage, args, lock)
         return 0
     from pipeline import steps
 

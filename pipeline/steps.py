@@ -5,6 +5,7 @@ Per-document work functions take one picklable tuple so they run the same in thi
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, replace
 from functools import partial
@@ -37,7 +38,7 @@ from pipeline.runner import (
     record_summary,
     upstream_fingerprint,
 )
-from pipeline.sources import doc_id_for, list_sources, read_metadata, read_source
+from pipeline.sources import decode_source, doc_id_for, list_sources, read_metadata, read_source_bytes
 from pipeline.stagecode import stage_code_version
 from pipeline.stages.ingest import ingest_text
 
@@ -49,14 +50,15 @@ def _ingest_one(item: tuple[str, str, str, Any, str, dict[str, str]]) -> Outcome
     path_str, doc_id, out, config, chash, metadata = item
     path, layout = Path(path_str), Layout(Path(out))
     try:
-        source_sha = sha256_file(path)
-    except OSError as exc:
-        return Outcome(path_str, doc_id, "failed", f"{path}: cannot read ({exc.strerror})")
+        data = read_source_bytes(path)  # read once: the hash recorded is that of the bytes ingested
+    except InputError as exc:
+        return Outcome(path_str, doc_id, "failed", str(exc))
+    source_sha = hashlib.sha256(data).hexdigest()
     print_ = fingerprint("ingest", stage_code_version("ingest"), chash, source_sha, doc_id, metadata)
     if all(is_current(layout.partition(t, doc_id), print_) for t in INGEST_TABLES):
         return Outcome(path_str, doc_id, "current")
     try:
-        source = read_source(path)
+        source = decode_source(path, data)
         result = ingest_text(
             source.text, doc_id=doc_id, source_name=str(path), config=config, metadata_title=metadata.get("title")
         )
@@ -631,10 +633,11 @@ def run_network(layout: Layout, configs: Path) -> StageRun:
     config = load_stage_config("network", configs)
     stance_config = load_stage_config("stance", configs)
     chash = config_hash(config)
-    mentions = read_table(layout.table("mentions"), name="mentions")
-    sentences = read_table(layout.table("sentences"), name="sentences")
+    # only the columns the networks are built from: not every sentence's and judgement's text
+    mentions = read_table(layout.table("mentions"), name="mentions", columns=network.MENTION_COLUMNS)
+    sentences = read_table(layout.table("sentences"), name="sentences", columns=network.SENTENCE_COLUMNS)
     entities = read_table(layout.table("entities"), name="entities")
-    stance = read_table(layout.table("stance"), name="stance")
+    stance = read_table(layout.table("stance"), name="stance", columns=network.STANCE_COLUMNS)
     nodes, edges = network.build_cooccurrence(mentions, sentences, entities, config=config)
     signed = network.build_signed(_signed_input(stance, stance_config))
     meta = {

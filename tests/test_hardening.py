@@ -472,7 +472,7 @@ def test_output_folder_that_cannot_be_made(tmp_path):
     out = tmp_path / "a-file" / "out"
     result = run_pipeline("ingest", "--texts", "texts", "--out", str(out), check=False)
     assert result.returncode == 2
-    assert result.stderr.splitlines() == [f"error: {out / 'documents.parquet'}: Not a directory"]
+    assert result.stderr.splitlines() == [f"error: {out}: cannot create the output folder (not a directory)"]
 
 
 # ------------------------------------------------------------------------------------------ interrupted runs

@@ -34,6 +34,10 @@ NODE_ATTRIBUTES = ("name", "label", "mentions", "degree", "weighted_degree", "be
 NODE_COLUMNS = ["entity_id", *NODE_ATTRIBUTES]
 EDGE_COLUMNS = ["source", "target", "count", "npmi", "jaccard", "sentence_ids"]
 SIGNED_COLUMNS = ["holder", "target", "n_pro", "n_anti", "net", "sign", "sentence_ids"]
+# the columns of its inputs the networks are built from (the stage reads no others: no sentence's text)
+MENTION_COLUMNS = ["doc_id", "sentence_id", "zone", "entity_id", "mention_kind"]
+SENTENCE_COLUMNS = ["doc_id", "sentence_id", "zone", "section_index", "paragraph_index"]
+STANCE_COLUMNS = ["doc_id", "sentence_id", "section_index", "target", "label", "holder"]
 DECIMALS = 6
 LAYOUT_SEED = 7
 FIGURE_INCHES, FIGURE_DPI = (10.0, 8.0), 120
