@@ -14,8 +14,12 @@ LABELS ?= $(wildcard data/labels/stance_*.tsv)
 VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
-# the sentence encoder the stance stage runs, exported from the installed model (pipeline/encoder_build.py)
-ENCODER := $(VENV)/share/osce-stance-pipeline/all-MiniLM-L6-v2.int8.onnx
+# the sentence encoders the stance stage can run (configs/stance.yaml, learned.encoder), exported from the installed
+# models after checking them against their pinned hashes (pipeline/encoder_build.py, data/encoders/, docs/encoders.md)
+ENCODER_DIR := $(VENV)/share/osce-stance-pipeline
+MINILM := $(ENCODER_DIR)/all-MiniLM-L6-v2.int8.onnx
+MPNET := $(ENCODER_DIR)/all-mpnet-base-v2.int8.onnx
+ENCODERS := $(MINILM) $(MPNET)
 STAMPS := $(OUT)/.stamps
 # Each stage runs as its own process; given make's pid, the stages of one make hold one lock on OUT from the first
 # to the last, so a second run on the same OUT is refused between stages too (pipeline/outlock.py).
@@ -42,16 +46,21 @@ help: ## List the targets with what they do
 
 all: $(OUT)/report.html ## Create .venv if needed and run every stage on TEXTS into OUT
 
-venv: $(VENV_STAMP) $(ENCODER) ## Create .venv, install the pinned dependencies (spaCy model included) and the osce-pipeline command, build the encoder
+venv: $(VENV_STAMP) $(ENCODERS) ## Create .venv, install the pinned dependencies (spaCy and encoder models included) and the osce-pipeline command, build the encoders
 
-$(VENV_STAMP): requirements.txt pyproject.toml
+# the encoder models are pinned by hash and installed without what they declare needing (docs/encoders.md)
+$(VENV_STAMP): requirements.txt requirements-encoder.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-encoder.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --editable .
 	touch $@
 
-$(ENCODER): $(VENV_STAMP) pipeline/encoder_build.py
-	$(PY) -m pipeline.encoder_build
+$(MINILM): $(VENV_STAMP) pipeline/encoder_build.py data/encoders/all-MiniLM-L6-v2.sha256
+	$(PY) -m pipeline.encoder_build --encoder minilm
+
+$(MPNET): $(VENV_STAMP) pipeline/encoder_build.py data/encoders/all-mpnet-base-v2.sha256
+	$(PY) -m pipeline.encoder_build --encoder mpnet
 
 ingest: $(STAMPS)/ingest ## Texts -> documents, sections, paragraphs, footnotes
 $(STAMPS)/ingest: $(VENV_STAMP) $(SOURCES) $(TEXTS) $(CONFIGS)/ingest.yaml $(COMMON_CODE) $(INGEST_CODE)
@@ -69,7 +78,7 @@ $(STAMPS)/entities: $(STAMPS)/parse $(CONFIGS)/entities.yaml $(CONFIGS)/gazettee
 	@touch $@
 
 stance: $(STAMPS)/stance ## Sentences + mentions -> stance, stance_by_section, stance_by_document
-$(STAMPS)/stance: $(STAMPS)/entities $(ENCODER) $(CONFIGS)/stance.yaml $(CONFIGS)/stance_lexicon.yaml $(STANCE_MODEL) $(COMMON_CODE) $(STANCE_CODE)
+$(STAMPS)/stance: $(STAMPS)/entities $(ENCODERS) $(CONFIGS)/stance.yaml $(CONFIGS)/stance_lexicon.yaml $(STANCE_MODEL) $(COMMON_CODE) $(STANCE_CODE)
 	$(RUN) stance $(ARGS)
 	@touch $@
 
@@ -82,13 +91,13 @@ report: $(OUT)/report.html ## Everything -> OUT/report.html, OUT/datapackage.jso
 $(OUT)/report.html: $(STAMPS)/network $(CONFIGS)/report.yaml $(COMMON_CODE) $(REPORT_CODE) $(wildcard models/*.json)
 	$(RUN) report $(ARGS)
 
-train-stance: $(ENCODER) ## Retrain the learned stance model on data/labels (writes models/)
+train-stance: $(ENCODERS) ## Retrain the learned stance model on data/labels (writes models/)
 	$(RUN) train-stance --labels $(LABELS) --configs $(CONFIGS)
 
-evaluate: $(ENCODER) ## Score both stance methods on the labels (held-out documents, cross-fitted chapter)
+evaluate: $(ENCODERS) ## Score both stance methods on the labels (held-out documents, cross-fitted chapter)
 	$(RUN) evaluate-stance --labels $(LABELS) --configs $(CONFIGS) --scheme leave-one-document-out
 
-learning-curve: $(ENCODER) ## Held-out stance scores when learning from 25/50/75/100% of the labelled documents
+learning-curve: $(ENCODERS) ## Held-out stance scores when learning from 25/50/75/100% of the labelled documents
 	$(RUN) evaluate-stance --labels $(LABELS) --configs $(CONFIGS) --scheme learning-curve
 
 lint: $(VENV_STAMP) ## ruff (lint + format check) and mypy
@@ -96,13 +105,13 @@ lint: $(VENV_STAMP) ## ruff (lint + format check) and mypy
 	$(PY) -m ruff format --check pipeline tests
 	$(PY) -m mypy pipeline
 
-test: lint $(ENCODER) ## Lint, type-check and run the test suite
+test: lint $(ENCODERS) ## Lint, type-check and run the test suite
 	$(PY) -m pytest -q
 
-bench: $(ENCODER) ## Throughput and memory of the pipeline against bare spaCy (prints one JSON line)
+bench: $(ENCODERS) ## Throughput and memory of the pipeline against bare spaCy (prints one JSON line)
 	$(PY) -m pipeline.bench
 
-bench-scale: $(ENCODER) ## Seconds per 100k words and peak memory at ~0.5M and ~3M words (SIZES="n1 n2"; JSON last)
+bench-scale: $(ENCODERS) ## Seconds per 100k words and peak memory at ~0.5M and ~3M words (SIZES="n1 n2"; JSON last)
 	$(PY) -m pipeline.bench_scale $(if $(SIZES),--sizes $(SIZES))
 
 clean: ## Remove OUT

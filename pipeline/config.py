@@ -24,6 +24,8 @@ import yaml
 from pipeline.errors import ConfigError
 
 CONFIG_DIR = Path("configs")
+# the sentence encoders the learned stance model can read (pipeline/embeddings.py builds their vectors)
+ENCODER_CHOICES = ("minilm", "mpnet", "minilm+mpnet")
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class LearnedConfig:
     signal_weight: float
     use_embeddings: bool
     embedding_weight: float
+    encoder: str
 
 
 @dataclass(frozen=True)
@@ -260,6 +263,11 @@ def _validate(stage: str, config: Any, path: Path) -> None:
             raise ConfigError(f"{path}: key 'targets': at least one target is needed")
         if len(set(names)) != len(names):
             raise ConfigError(f"{path}: key 'targets': target names must be unique")
+        if config.learned.encoder not in ENCODER_CHOICES:
+            raise ConfigError(
+                f"{path}: key 'learned.encoder': unknown sentence encoder '{config.learned.encoder}'"
+                f" ({', '.join(ENCODER_CHOICES)})"
+            )
     if isinstance(config, NetworkConfig):
         bad = sorted(set(config.windows) - {"sentence", "paragraph"})
         if bad:

@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from pipeline.embeddings import COLUMNS as EMBEDDING_COLUMNS
+from pipeline.embeddings import embedding_columns
 from pipeline.stance_features import PLACEHOLDERS, SIGNAL_NAMES, TARGET_PREFIX
 
 CLASSES = ("none", "neutral", "pro", "anti")
@@ -38,6 +38,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         signal_weight: float = 1.0,
         use_embeddings: bool = False,
         embedding_weight: float = 1.0,
+        encoder: str = "minilm",
         random_state: int = 13,
     ) -> None:
         self.C = C
@@ -47,6 +48,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self.signal_weight = signal_weight
         self.use_embeddings = use_embeddings
         self.embedding_weight = embedding_weight
+        self.encoder = encoder
         self.random_state = random_state
 
     def _pipeline(self) -> Pipeline:
@@ -66,7 +68,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         if self.use_signals:
             parts.append(("signals", StandardScaler(), list(SIGNAL_NAMES)))
         if self.use_embeddings:
-            parts.append(("embeddings", "passthrough", list(EMBEDDING_COLUMNS)))
+            parts.append(("embeddings", "passthrough", list(embedding_columns(self.encoder))))
         return Pipeline(
             [
                 (

@@ -134,7 +134,7 @@ def featurize_labels(
         on=["doc_id", "sentence", "target"],
         how="inner",
     )
-    merged = with_embeddings(merged, enabled=config.learned.use_embeddings)
+    merged = with_embeddings(merged, enabled=config.learned.use_embeddings, encoder=config.learned.encoder)
     section_folded = {d for d, n in sources.n_sections.items() if n >= 2}
     merged["fold"] = [
         fold_key(d, None if pd.isna(s) else int(s), section_folded)
@@ -159,7 +159,7 @@ def train(features: pd.DataFrame, *, config: StanceConfig, training_hash: str, g
         params=params,
         training_hash=training_hash,
         guideline_sha256=guideline_sha256,
-        encoder_sha256=encoder_sha256() if config.learned.use_embeddings else "",
+        encoder_sha256=encoder_sha256(config.learned.encoder) if config.learned.use_embeddings else "",
     )
 
 

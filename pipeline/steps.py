@@ -335,6 +335,7 @@ class StanceContext:
     lexicon: Any
     bundle: Any
     chash: str
+    config_file: Path  # the stance config it was read from, for messages
 
 
 def _stance_context(configs: Path, *, load_model: bool = True) -> StanceContext:
@@ -360,7 +361,7 @@ def _stance_context(configs: Path, *, load_model: bool = True) -> StanceContext:
         raise ModelError(f"{model_path}: stance model missing; run `make train-stance` (or set method: rules)")
     learned = [model_path] if config.method == "learned" else []
     files = [Path(config.lexicon), Path(entities_config.gazetteer), *learned]
-    context = StanceContext(config, gazetteer, lexicon, None, config_hash(config, *files))
+    context = StanceContext(config, gazetteer, lexicon, None, config_hash(config, *files), configs / "stance.yaml")
     return _with_model(context) if load_model else context
 
 
@@ -375,10 +376,16 @@ def _with_model(context: StanceContext) -> StanceContext:
 
     model_path = Path(context.config.model_path)
     bundle = joblib.load(model_path)
-    if bundle.params.get("use_embeddings") and bundle.encoder_sha256 != encoder_sha256():
+    trained = str(bundle.params.get("encoder", "minilm"))  # models from before the choice read MiniLM's vectors
+    configured = context.config.learned.encoder
+    if bundle.params.get("use_embeddings") and (trained, bundle.encoder_sha256) != (
+        configured,
+        encoder_sha256(configured),
+    ):
         raise ModelError(
-            f"{model_path}: trained on another sentence encoder's vectors than the installed one"
-            f" ({encoder_sha256()[:12]}); run `make train-stance`"
+            f"{model_path}: trained on the vectors of sentence encoder '{trained}' ({bundle.encoder_sha256[:12]}), but"
+            f" {context.config_file} selects learned.encoder '{configured}' as installed"
+            f" ({encoder_sha256(configured)[:12]}); run `make train-stance` or select the model's encoder"
         )
     return replace(context, bundle=bundle)
 
@@ -407,7 +414,11 @@ def _stance_chunk(item: tuple[list[tuple[str, str]], str, str], context: StanceC
         items = items_from_docs(doc_id, parsed, sentences, mentions)
         features = analyse(items, config=context.config, gazetteer=context.gazetteer, lexicon=context.lexicon)
         uses_embeddings = context.bundle is not None and bool(context.bundle.params.get("use_embeddings"))
-        features = with_embeddings(features, enabled=uses_embeddings and context.config.method == "learned")
+        features = with_embeddings(
+            features,
+            enabled=uses_embeddings and context.config.method == "learned",
+            encoder=context.config.learned.encoder,
+        )
         predictions = predict(features, method=context.config.method, bundle=context.bundle)
         meta = {"stage": "stance", "fingerprint": print_, "config_hash": context.chash}
         write_table(stance_table(features, predictions), layout.partition("stance", doc_id), name="stance", meta=meta)
@@ -482,7 +493,7 @@ def _stance_context_rules(configs: Path) -> StanceContext:
 
     config = load_stage_config("stance", configs)
     gazetteer = load_gazetteer(Path(load_stage_config("entities", configs).gazetteer))
-    return StanceContext(config, gazetteer, load_lexicon(Path(config.lexicon)), None, "")
+    return StanceContext(config, gazetteer, load_lexicon(Path(config.lexicon)), None, "", configs / "stance.yaml")
 
 
 GUIDELINE = Path("docs") / "stance-guideline.md"
@@ -544,6 +555,7 @@ def train_stance_command(args: Any) -> None:
         "training_labels": sorted(str(p) for p in args.labels),
         "training_sha256": bundle.training_hash,
         "guideline_sha256": bundle.guideline_sha256,
+        "encoder": bundle.params["encoder"],
         "encoder_sha256": bundle.encoder_sha256,
         "n_training_rows": bundle.n_training_rows,
         "params": bundle.params,

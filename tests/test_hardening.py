@@ -320,6 +320,15 @@ BAD_CONFIGS = [
         "error: configs/stance.yaml: key 'method': unknown stance method 'vibes' (rules, learned)",
     ),
     BadConfig(
+        "unknown sentence encoder",
+        "stance",
+        "stance.yaml",
+        "encoder: minilm",
+        "encoder: roberta",
+        "error: configs/stance.yaml: key 'learned.encoder': unknown sentence encoder 'roberta' (minilm, mpnet,"
+        " minilm+mpnet)",
+    ),
+    BadConfig(
         "missing model package",
         "parse",
         "parse.yaml",
@@ -385,15 +394,16 @@ def test_missing_sentence_encoder_says_how_to_build(monkeypatch, tmp_path):
     from pipeline import embeddings
     from pipeline.errors import ModelError
 
-    monkeypatch.setattr(embeddings, "ENCODER_FILE", tmp_path / "absent.onnx")
+    monkeypatch.setattr(embeddings, "ENCODER_DIR", tmp_path)
     embeddings.load_encoder.cache_clear()
     try:
         with pytest.raises(ModelError) as caught:
-            embeddings.encode(["Russia and Ukraine."], [[]])
+            embeddings.encode(["Russia and Ukraine."], [[]], encoder="mpnet")
     finally:
         embeddings.load_encoder.cache_clear()
     assert str(caught.value) == (
-        f"{tmp_path / 'absent.onnx'}: sentence encoder not built; run `make venv` (or python -m pipeline.encoder_build)"
+        f"{tmp_path / 'all-mpnet-base-v2.int8.onnx'}: sentence encoder not built; run `make venv` (or python -m"
+        " pipeline.encoder_build)"
     )
 
 
@@ -403,19 +413,36 @@ def test_stance_model_trained_on_another_encoder_is_refused(tmp_path):
     import joblib
 
     from pipeline import steps
+    from pipeline.embeddings import encoder_sha256
     from pipeline.errors import ModelError
 
     context = steps._stance_context(CONFIGS, load_model=False)
     bundle = joblib.load(context.config.model_path)
     assert bundle.encoder_sha256, "the shipped model records its encoder"
+    trained = bundle.params.get("encoder", "minilm")
+    config_file = CONFIGS / "stance.yaml"
     bundle.encoder_sha256 = "0" * 64
     joblib.dump(bundle, tmp_path / "other.joblib")
     moved = dataclasses.replace(
         context, config=dataclasses.replace(context.config, model_path=str(tmp_path / "other.joblib"))
     )
-    with pytest.raises(ModelError, match="trained on another sentence encoder's vectors than the installed one"):
+    with pytest.raises(ModelError) as caught:
         steps._with_model(moved)
+    assert str(caught.value) == (
+        f"{tmp_path / 'other.joblib'}: trained on the vectors of sentence encoder '{trained}' (000000000000), but"
+        f" {config_file} selects learned.encoder '{trained}' as installed ({encoder_sha256(trained)[:12]}); run"
+        " `make train-stance` or select the model's encoder"
+    )
     assert steps._with_model(context).bundle is not None, "the shipped model matches the encoder make venv built"
+
+    other = "mpnet" if trained != "mpnet" else "minilm"
+    learned = dataclasses.replace(context.config.learned, encoder=other)
+    switched = dataclasses.replace(context, config=dataclasses.replace(context.config, learned=learned))
+    with pytest.raises(ModelError) as caught:
+        steps._with_model(switched)
+    model = context.config.model_path
+    assert str(caught.value).startswith(f"{model}: trained on the vectors of sentence encoder '{trained}'")
+    assert f"{config_file} selects learned.encoder '{other}'" in str(caught.value)
 
 
 def test_bad_texts_folder(tmp_path):

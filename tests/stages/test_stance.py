@@ -270,3 +270,37 @@ def test_sentence_vectors_are_the_encoders_and_target_vectors_differ_by_target()
     assert np.array_equal(encode(crowd, [[], *spans])[1:], alone), "a sentence's vector does not depend on its company"
     assert float(vectors[0, 1] @ vectors[1, 1]) < 0.99, "the attacker's and the victim's tokens read differently"
     assert np.allclose(np.linalg.norm(vectors, axis=2), 1.0, atol=1e-5)
+
+
+def test_a_model_trained_on_the_configured_encoder_runs_and_one_from_another_is_refused(chapter_run, tmp_path):
+    from pipeline.embeddings import encoder_sha256
+
+    model = tmp_path / "mpnet.joblib"
+    configs = {}
+    for encoder in ("mpnet", "minilm"):
+        configs[encoder] = tmp_path / f"configs-{encoder}"
+        shutil.copytree(CONFIGS, configs[encoder])
+        stance_yaml = configs[encoder] / "stance.yaml"
+        text = stance_yaml.read_text(encoding="utf-8")
+        text = text.replace("  encoder: minilm\n", f"  encoder: {encoder}\n", 1)
+        stance_yaml.write_text(text.replace("model_path: models/stance_learned.joblib", f"model_path: {model}", 1))
+    labels = ROOT / "data" / "labels" / "stance_chapter.tsv"
+    run_pipeline("train-stance", "--labels", str(labels), "--configs", str(configs["mpnet"]))
+    card = json.loads(model.with_suffix(".json").read_text())
+    assert (card["encoder"], card["encoder_sha256"]) == ("mpnet", encoder_sha256("mpnet"))
+    assert card["params"]["encoder"] == "mpnet"
+
+    out = tmp_path / "out"
+    shutil.copytree(chapter_run, out)
+    run_pipeline("stance", "--out", str(out), "--configs", str(configs["mpnet"]))
+    stance = pd.read_parquet(out / "stance.parquet")
+    assert set(stance["label"]) >= {"pro", "anti", "neutral"}
+    assert stance["method"].str.startswith("learned (cross-fitted, held out").any(), "labelled sections held out"
+
+    refused = run_pipeline("stance", "--out", str(out), "--configs", str(configs["minilm"]), check=False)
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == [
+        f"error: {model}: trained on the vectors of sentence encoder 'mpnet' ({encoder_sha256('mpnet')[:12]}), but"
+        f" {configs['minilm'] / 'stance.yaml'} selects learned.encoder 'minilm' as installed"
+        f" ({encoder_sha256('minilm')[:12]}); run `make train-stance` or select the model's encoder"
+    ]
