@@ -12,6 +12,7 @@ from typing import Any
 from pipeline.artifacts import Layout, remove_stale_temporaries
 from pipeline.errors import PipelineError
 from pipeline.runner import StageRun, make_executor, one_line, record_stage_error
+from pipeline.stance_features import FEATURE_DESIGNS
 
 STAGES = ("ingest", "parse", "entities", "stance", "network", "report")
 
@@ -42,10 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--method", default=None, help="rules or learned (default: the configured method)")
     ev.add_argument(
         "--scheme",
-        choices=("predictions", "leave-one-document-out", "cross-fit-sections", "learning-curve"),
+        choices=(
+            "predictions",
+            "leave-one-document-out",
+            "cross-fit-sections",
+            "learning-curve",
+            "leave-one-target-out",
+        ),
         default="predictions",
         help="predictions: score the stance artifact; the others retrain the learned model per fold "
-        "(learning-curve: on a share of the other folds)",
+        "(learning-curve: on a share of the other folds; leave-one-target-out: each target by models trained "
+        "without any of its labels)",
     )
     ev.add_argument(
         "--fractions",
@@ -55,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="learning-curve: shares of the other folds to learn from",
     )
     ev.add_argument("--repeats", type=int, default=3, help="learning-curve: random draws per share below 1")
+    ev.add_argument(
+        "--feature-design",
+        choices=tuple(FEATURE_DESIGNS),
+        default=None,
+        help="retraining schemes: the learned method's feature design (default: learned.feature_design)",
+    )
     ev.add_argument("--json", type=Path, default=None, help="also write the scores as JSON here")
     tr = sub.add_parser("train-stance", help="train the learned stance model on the labelled sets")
     tr.add_argument("--labels", type=Path, required=True, nargs="+")

@@ -79,6 +79,7 @@ class LearnedConfig:
     signal_weight: float
     use_embeddings: bool
     embedding_weight: float
+    feature_design: str
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,13 @@ def _validate(stage: str, config: Any, path: Path) -> None:
             raise ConfigError(f"{path}: key 'targets': at least one target is needed")
         if len(set(names)) != len(names):
             raise ConfigError(f"{path}: key 'targets': target names must be unique")
+        from pipeline.stance_features import FEATURE_DESIGNS  # it reads this module's types
+
+        if config.learned.feature_design not in FEATURE_DESIGNS:
+            raise ConfigError(
+                f"{path}: key 'learned.feature_design': unknown feature design '{config.learned.feature_design}'"
+                f" ({', '.join(FEATURE_DESIGNS)})"
+            )
     if isinstance(config, NetworkConfig):
         bad = sorted(set(config.windows) - {"sentence", "paragraph"})
         if bad:

@@ -26,3 +26,7 @@ class ModelError(PipelineError):
 
 class ArtifactError(PipelineError):
     """An artifact an upstream stage should have written is missing or has the wrong schema."""
+
+
+class FeatureDesignError(ModelError):
+    """The trained stance model reads sentences another way than the stance config's ``learned.feature_design``."""
