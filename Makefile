@@ -38,10 +38,10 @@ REPORT_CODE := $(addprefix pipeline/,stages/report.py figures.py datapackage.py)
 SOURCES := $(wildcard $(TEXTS)/*.txt $(TEXTS)/*.pdf)
 STANCE_MODEL := models/stance_learned.joblib
 
-.PHONY: help all venv ingest parse entities stance network report test lint bench bench-scale train-stance evaluate learning-curve clean
+.PHONY: help all venv ingest parse entities stance network report test lint bench bench-scale train-stance evaluate evaluate-transfer learning-curve clean
 
 help: ## List the targets with what they do
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:[^#]*## /\t/' | awk -F'\t' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:[^#]*## /\t/' | awk -F'\t' '{printf "  make %-17s %s\n", $$1, $$2}'
 	@echo "  Variables: TEXTS=$(TEXTS) OUT=$(OUT) EXECUTOR=local|dask SCHEDULER=<address>"
 
 all: $(OUT)/report.html ## Create .venv if needed and run every stage on TEXTS into OUT
@@ -96,6 +96,9 @@ train-stance: $(ENCODERS) ## Retrain the learned stance model on data/labels (wr
 
 evaluate: $(ENCODERS) ## Score both stance methods on the labels (held-out documents, cross-fitted chapter)
 	$(RUN) evaluate-stance --labels $(LABELS) --configs $(CONFIGS) --scheme leave-one-document-out
+
+evaluate-transfer: $(ENCODERS) ## Stance scores per target from models trained without any of that target's labels
+	$(RUN) evaluate-stance --labels $(LABELS) --configs $(CONFIGS) --scheme leave-one-target-out
 
 learning-curve: $(ENCODERS) ## Held-out stance scores when learning from 25/50/75/100% of the labelled documents
 	$(RUN) evaluate-stance --labels $(LABELS) --configs $(CONFIGS) --scheme learning-curve

@@ -15,6 +15,7 @@ from pipeline.artifacts import Layout, remove_stale_temporaries
 from pipeline.errors import PipelineError
 from pipeline.outlock import OutputLock, output_lock
 from pipeline.runner import StageRun, make_executor, one_line, record_stage_error
+from pipeline.stance_features import FEATURE_DESIGNS
 
 STAGES = ("ingest", "parse", "entities", "stance", "network", "report")
 
@@ -170,10 +171,17 @@ def build_parser(prog: str = "python -m pipeline") -> argparse.ArgumentParser:
     ev.add_argument("--method", default=None, help="rules or learned: only this method's scores (default: both)")
     ev.add_argument(
         "--scheme",
-        choices=("predictions", "leave-one-document-out", "cross-fit-sections", "learning-curve"),
+        choices=(
+            "predictions",
+            "leave-one-document-out",
+            "cross-fit-sections",
+            "learning-curve",
+            "leave-one-target-out",
+        ),
         default="predictions",
         help="predictions: score the stance table; the others retrain the learned model per held-out fold"
-        " (learning-curve: on a share of the other folds) (default: %(default)s)",
+        " (learning-curve: on a share of the other folds; leave-one-target-out: each target by models trained"
+        " without any of its labels) (default: %(default)s)",
     )
     ev.add_argument(
         "--fractions",
@@ -184,6 +192,12 @@ def build_parser(prog: str = "python -m pipeline") -> argparse.ArgumentParser:
     )
     ev.add_argument(
         "--repeats", type=int, default=3, help="learning-curve: random draws per share below 1 (default: %(default)s)"
+    )
+    ev.add_argument(
+        "--feature-design",
+        choices=tuple(FEATURE_DESIGNS),
+        default=None,
+        help="retraining schemes: the learned method's feature design (default: learned.feature_design)",
     )
     ev.add_argument("--json", type=Path, default=None, help="also write the scores as JSON here")
     tr = sub.add_parser(

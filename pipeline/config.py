@@ -82,6 +82,7 @@ class LearnedConfig:
     use_embeddings: bool
     embedding_weight: float
     encoder: str
+    feature_design: str
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,13 @@ def _validate(stage: str, config: Any, path: Path) -> None:
             raise ConfigError(
                 f"{path}: key 'learned.encoder': unknown sentence encoder '{config.learned.encoder}'"
                 f" ({', '.join(ENCODER_CHOICES)})"
+            )
+        from pipeline.stance_features import FEATURE_DESIGNS  # it reads this module's types
+
+        if config.learned.feature_design not in FEATURE_DESIGNS:
+            raise ConfigError(
+                f"{path}: key 'learned.feature_design': unknown feature design '{config.learned.feature_design}'"
+                f" ({', '.join(FEATURE_DESIGNS)})"
             )
     if isinstance(config, NetworkConfig):
         bad = sorted(set(config.windows) - {"sentence", "paragraph"})

@@ -52,3 +52,7 @@ def os_problem(exc: OSError) -> str:
         return _OS_PROBLEMS[exc.errno]
     text = (exc.strerror or str(exc) or type(exc).__name__).strip()
     return text[:1].lower() + text[1:]
+
+
+class FeatureDesignError(ModelError):
+    """The trained stance model reads sentences another way than the stance config's ``learned.feature_design``."""

@@ -158,6 +158,8 @@ class StanceBundle:
     n_training_rows: int = 0
     params: dict[str, Any] = field(default_factory=dict)
     encoder_sha256: str = ""  # the sentence encoder whose vectors it was trained on (empty without embeddings)
+    feature_design: str = ""  # how it read the sentences (stance_features.FEATURE_DESIGNS; empty: before designs)
+    targets: list[dict[str, Any]] = field(default_factory=list)  # the target definitions of its training labels
 
     def model_for(self, doc_id: str, section_index: int | None) -> tuple[StanceClassifier, str]:
         """The model that never saw this document (or this section of a section-folded chapter)."""
@@ -185,6 +187,8 @@ def train_bundle(
     training_hash: str,
     guideline_sha256: str,
     encoder_sha256: str = "",
+    feature_design: str,
+    targets: list[dict[str, Any]],
 ) -> StanceBundle:
     """Fit the full model and one model per fold (every fold's rows left out of its model)."""
     full = StanceClassifier(**params).fit(features, labels)
@@ -195,6 +199,8 @@ def train_bundle(
         n_training_rows=len(features),
         params=params,
         encoder_sha256=encoder_sha256,
+        feature_design=feature_design,
+        targets=targets,
     )
     for key in sorted(set(folds)):
         keep = (folds != key).to_numpy()

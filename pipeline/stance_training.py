@@ -21,7 +21,7 @@ from sklearn.metrics import cohen_kappa_score, confusion_matrix, precision_recal
 
 from pipeline.config import IngestConfig, StanceConfig
 from pipeline.embeddings import encoder_sha256, with_embeddings
-from pipeline.errors import InputError
+from pipeline.errors import InputError, PipelineError
 from pipeline.gazetteer import Gazetteer
 from pipeline.sources import doc_id_for, list_sources, read_metadata, read_source
 from pipeline.stages.entities import ActorTagger, speaker_states
@@ -144,8 +144,11 @@ def featurize_labels(
 
 
 def model_params(config: StanceConfig) -> dict[str, Any]:
-    """The learned model's parameters as configured, seeded by the config's seed."""
-    return {**dataclasses.asdict(config.learned), "random_state": config.seed}
+    """The learned model's parameters as configured, seeded by the config's seed (the feature design is not one: it
+    shapes the features the model is given)."""
+    params = dataclasses.asdict(config.learned)
+    del params["feature_design"]
+    return {**params, "random_state": config.seed}
 
 
 def train(features: pd.DataFrame, *, config: StanceConfig, training_hash: str, guideline_sha256: str) -> StanceBundle:
@@ -160,6 +163,8 @@ def train(features: pd.DataFrame, *, config: StanceConfig, training_hash: str, g
         training_hash=training_hash,
         guideline_sha256=guideline_sha256,
         encoder_sha256=encoder_sha256(config.learned.encoder) if config.learned.use_embeddings else "",
+        feature_design=config.learned.feature_design,
+        targets=[dataclasses.asdict(t) for t in config.targets if t.name in set(rows["target"])],
     )
 
 
@@ -212,6 +217,26 @@ def learning_curve(
                     }
                 )
     return pd.DataFrame(out)
+
+
+def target_transfer_predictions(features: pd.DataFrame, *, config: StanceConfig) -> pd.DataFrame:
+    """Every labelled row of a target predicted by a model that learned from no label of that target, and none of
+    the row's fold (its dev document, or its chapter section): how the design does for a target without labels.
+
+    One model per target and fold, trained on the other targets' labelled rows outside the fold."""
+    rows = features[features["mentioned"]]
+    targets = sorted(set(rows["target"]))
+    if len(targets) < 2:
+        raise PipelineError(f"leave-one-target-out needs labels of at least two configured targets (found {targets})")
+    params = model_params(config)
+    predicted = pd.Series("none", index=features.index, dtype=object)
+    for target in targets:
+        own, others = rows[rows["target"] == target], rows[rows["target"] != target]
+        for key in sorted(set(own["fold"])):
+            train = others[others["fold"] != key]
+            held_out = own[own["fold"] == key]
+            predicted[held_out.index] = StanceClassifier(**params).fit(train, train["gold"]).predict(held_out)
+    return pd.DataFrame({"label": predicted})
 
 
 def cross_fitted_predictions(features: pd.DataFrame, bundle: StanceBundle | None, method: str) -> pd.DataFrame:

@@ -372,10 +372,22 @@ def _with_model(context: StanceContext) -> StanceContext:
     import joblib
 
     from pipeline.embeddings import encoder_sha256
-    from pipeline.errors import ModelError
+    from pipeline.errors import FeatureDesignError, ModelError
 
     model_path = Path(context.config.model_path)
     bundle = joblib.load(model_path)
+    design, trained_design = context.config.learned.feature_design, bundle.feature_design
+    if trained_design != design:
+        unrecorded = " an unrecorded feature design;"
+        raise FeatureDesignError(
+            f"{context.config_file}: learned.feature_design is '{design}' but {model_path} was trained with"
+            + (
+                f" '{trained_design}'; set it to '{trained_design}' or"
+                if trained_design
+                else " an unrecorded feature design;"
+            )
+            + " retrain with `make train-stance`"
+        )
     trained = str(bundle.params.get("encoder", "minilm"))  # models from before the choice read MiniLM's vectors
     configured = context.config.learned.encoder
     if bundle.params.get("use_embeddings") and (trained, bundle.encoder_sha256) != (
@@ -463,12 +475,14 @@ def run_stance(layout: Layout, configs: Path, executor: Executor) -> StageRun:
     return run
 
 
-def _labelled_features(labels: list[Path], configs: Path, sources: list[Path]) -> tuple[pd.DataFrame, StanceContext]:
+def _labelled_features(
+    labels: list[Path], configs: Path, sources: list[Path], feature_design: str | None = None
+) -> tuple[pd.DataFrame, StanceContext]:
     from pipeline.nlp import load_model
     from pipeline.stages.entities import ActorTagger
     from pipeline.stance_training import featurize_labels, index_sources, read_labels
 
-    context = _stance_context_rules(configs)
+    context = _stance_context_rules(configs, feature_design)
     config = context.config
     frame = read_labels(labels, [t.name for t in config.targets])
     nlp = load_model(load_stage_config("parse", configs).model)
@@ -486,12 +500,15 @@ def _labelled_features(labels: list[Path], configs: Path, sources: list[Path]) -
     return features, context
 
 
-def _stance_context_rules(configs: Path) -> StanceContext:
-    """The stance context without loading a trained model (for training and evaluation)."""
+def _stance_context_rules(configs: Path, feature_design: str | None = None) -> StanceContext:
+    """The stance context without loading a trained model (for training and evaluation), with another feature
+    design than the configured one if given."""
     from pipeline.gazetteer import load_gazetteer
     from pipeline.stance_features import load_lexicon
 
     config = load_stage_config("stance", configs)
+    if feature_design is not None:
+        config = replace(config, learned=replace(config.learned, feature_design=feature_design))
     gazetteer = load_gazetteer(Path(load_stage_config("entities", configs).gazetteer))
     return StanceContext(config, gazetteer, load_lexicon(Path(config.lexicon)), None, "", configs / "stance.yaml")
 
@@ -505,11 +522,13 @@ def _subsets(features: pd.DataFrame) -> dict[str, pd.Series]:
     return {"held-out dev documents": ~section_folded, "chapter, cross-fitted": section_folded}
 
 
-def train_and_score(labels: list[Path], configs: Path, sources: list[Path]) -> tuple[Any, dict[str, Any]]:
+def train_and_score(
+    labels: list[Path], configs: Path, sources: list[Path], feature_design: str | None = None
+) -> tuple[Any, dict[str, Any]]:
     """Train the bundle and score both methods cross-fitted on the same labelled rows."""
     from pipeline.stance_training import cross_fitted_predictions, evaluate, labels_hash, train
 
-    features, context = _labelled_features(labels, configs, sources)
+    features, context = _labelled_features(labels, configs, sources, feature_design)
     guideline = sha256_file(GUIDELINE) if GUIDELINE.exists() else ""
     bundle = train(features, config=context.config, training_hash=labels_hash(labels), guideline_sha256=guideline)
     scores = {
@@ -524,17 +543,29 @@ def train_and_score(labels: list[Path], configs: Path, sources: list[Path]) -> t
     }
 
 
-def learning_curve_report(labels: list[Path], configs: Path, fractions: list[float], repeats: int) -> pd.DataFrame:
+def learning_curve_report(
+    labels: list[Path], configs: Path, fractions: list[float], repeats: int, feature_design: str | None = None
+) -> pd.DataFrame:
     """The learned method's held-out scores when trained on shares of the labelled documents."""
     from pipeline.stance_training import learning_curve
 
     bad = [f for f in fractions if not 0 < f <= 1]
     if bad or repeats < 1:
         raise ConfigError(f"--fractions must lie in (0, 1] and --repeats be at least 1 (got {bad or repeats})")
-    features, context = _labelled_features(labels, configs, DEFAULT_SOURCES)
+    features, context = _labelled_features(labels, configs, DEFAULT_SOURCES, feature_design)
     return learning_curve(
         features, config=context.config, subsets=_subsets(features), fractions=sorted(fractions), repeats=repeats
     )
+
+
+def target_transfer_report(labels: list[Path], configs: Path, feature_design: str | None = None) -> dict[str, Any]:
+    """The learned method's scores per target when trained without any label of that target (and held out by
+    document and chapter section, as the cross-fitted scores)."""
+    from pipeline.stance_training import evaluate, target_transfer_predictions
+
+    features, context = _labelled_features(labels, configs, DEFAULT_SOURCES, feature_design)
+    predictions = target_transfer_predictions(features, config=context.config)
+    return evaluate(features, predictions, subsets=_subsets(features))
 
 
 def train_stance_command(args: Any) -> None:
@@ -559,6 +590,8 @@ def train_stance_command(args: Any) -> None:
         "encoder_sha256": bundle.encoder_sha256,
         "n_training_rows": bundle.n_training_rows,
         "params": bundle.params,
+        "feature_design": bundle.feature_design,
+        "targets": bundle.targets,
         "folds": sorted(bundle.folds),
         "command": "make train-stance",
         **report,
@@ -575,18 +608,26 @@ def evaluate_stance_command(args: Any) -> None:
     from pipeline.stance_training import format_scores
 
     if args.scheme == "predictions":
+        if args.feature_design:
+            raise PipelineError("--feature-design applies to the schemes that retrain the model, not to predictions")
         results = evaluate_artifact(args.labels, Layout(args.out), args.configs)
         print(format_scores("stance artifact in " + str(args.out), results))
         if args.json:
             write_text_atomic(args.json, json.dumps(results, indent=2) + "\n")
         return
     if args.scheme == "learning-curve":
-        curve = learning_curve_report(args.labels, args.configs, args.fractions, args.repeats)
+        curve = learning_curve_report(args.labels, args.configs, args.fractions, args.repeats, args.feature_design)
         print(curve.to_string(index=False))
         if args.json:
             write_text_atomic(args.json, curve.to_json(orient="records", indent=2) + "\n")
         return
-    _, report = train_and_score(args.labels, args.configs, DEFAULT_SOURCES)
+    if args.scheme == "leave-one-target-out":
+        results = target_transfer_report(args.labels, args.configs, args.feature_design)
+        print(format_scores("learned, each target by models trained without its labels", results))
+        if args.json:
+            write_text_atomic(args.json, json.dumps(results, indent=2) + "\n")
+        return
+    _, report = train_and_score(args.labels, args.configs, DEFAULT_SOURCES, args.feature_design)
     methods = [args.method] if args.method else ["learned", "rules"]
     for method in methods:
         print(format_scores(method, report["scores"][method]))

@@ -329,6 +329,15 @@ BAD_CONFIGS = [
         " minilm+mpnet)",
     ),
     BadConfig(
+        "unknown stance feature design",
+        "stance",
+        "stance.yaml",
+        "feature_design: other-actors",
+        "feature_design: names",
+        "error: configs/stance.yaml: key 'learned.feature_design': unknown feature design 'names' (other-actors,"
+        " other-actors-typed, target-only, configured-targets)",
+    ),
+    BadConfig(
         "missing model package",
         "parse",
         "parse.yaml",
@@ -443,6 +452,55 @@ def test_stance_model_trained_on_another_encoder_is_refused(tmp_path):
     model = context.config.model_path
     assert str(caught.value).startswith(f"{model}: trained on the vectors of sentence encoder '{trained}'")
     assert f"{config_file} selects learned.encoder '{other}'" in str(caught.value)
+
+
+def test_stance_model_of_another_feature_design_is_refused_naming_the_config_and_the_model(tmp_path, chapter_run):
+    configs = tmp_path / "configs"
+    shutil.copytree(CONFIGS, configs)
+    stance_yaml = configs / "stance.yaml"
+    text = stance_yaml.read_text(encoding="utf-8")
+    assert "feature_design: other-actors\n" in text
+    stance_yaml.write_text(text.replace("feature_design: other-actors\n", "feature_design: target-only\n"))
+    out = tmp_path / "out"
+    shutil.copytree(chapter_run, out)
+
+    def stance_files() -> dict[str, bytes]:
+        return {str(f.relative_to(out)): f.read_bytes() for f in sorted((out / "stance.parquet").rglob("*.parquet"))}
+
+    before = stance_files()
+    assert before
+    result = run_pipeline("stance", "--out", str(out), "--configs", str(configs), check=False)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"error: {stance_yaml}: learned.feature_design is 'target-only' but models/stance_learned.joblib was trained"
+        " with 'other-actors'; set it to 'other-actors' or retrain with `make train-stance`"
+    ]
+    assert stance_files() == before, "the stance already written is kept"
+
+
+def test_stance_model_without_a_recorded_feature_design_is_refused(tmp_path):
+    import dataclasses
+
+    import joblib
+
+    from pipeline import steps
+    from pipeline.errors import FeatureDesignError
+
+    context = steps._stance_context(CONFIGS, load_model=False)
+    bundle = joblib.load(context.config.model_path)
+    assert bundle.feature_design == context.config.learned.feature_design, "the shipped model records its design"
+    assert {t["name"] for t in bundle.targets} == {"russia", "ukraine"}, "and the targets of its labels"
+    bundle.feature_design = ""  # as in a model trained before designs were recorded
+    joblib.dump(bundle, tmp_path / "old.joblib")
+    moved = dataclasses.replace(
+        context, config=dataclasses.replace(context.config, model_path=str(tmp_path / "old.joblib"))
+    )
+    with pytest.raises(FeatureDesignError) as caught:
+        steps._with_model(moved)
+    assert str(caught.value) == (
+        f"{CONFIGS / 'stance.yaml'}: learned.feature_design is 'other-actors' but {tmp_path / 'old.joblib'} was"
+        " trained with an unrecorded feature design; retrain with `make train-stance`"
+    )
 
 
 def test_bad_texts_folder(tmp_path):

@@ -16,7 +16,7 @@ from spacy.tokens import Doc, Span
 from pipeline.config import StanceConfig
 from pipeline.gazetteer import Gazetteer
 from pipeline.stages.parse import iter_sentences
-from pipeline.stance_features import SIGNAL_NAMES, Lexicon, marked_text, read_target, signals
+from pipeline.stance_features import FEATURE_DESIGNS, SIGNAL_NAMES, Lexicon, marked_text, read_target, signals
 from pipeline.stance_learned import StanceBundle
 from pipeline.stance_rules import judge
 
@@ -39,6 +39,7 @@ def analyse(
     items: Iterable[SentenceItem], *, config: StanceConfig, gazetteer: Gazetteer, lexicon: Lexicon
 ) -> pd.DataFrame:
     """One row per sentence and target: whether it is mentioned, the marked text, rule signals and rule verdict."""
+    design = FEATURE_DESIGNS[config.learned.feature_design]
     rows = []
     for item in items:
         sentence = item.span.text.strip()  # a span rebuilds its text from its tokens on every access
@@ -54,7 +55,7 @@ def analyse(
                     "target": target.name,
                     "mentioned": view.mentioned,
                     "sentence": sentence,
-                    "text": marked_text(item.span, item.actors, view, gazetteer, config.targets),
+                    "text": marked_text(item.span, item.actors, view, target, gazetteer, design, config.targets),
                     **signals(view),
                     "rule_label": verdict.label,
                     "rule_score": verdict.score,

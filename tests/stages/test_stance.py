@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -9,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.config import load_stage_config
+from pipeline.config import StanceConfig, TargetConfig, load_stage_config
 from pipeline.gazetteer import load_gazetteer
 from pipeline.stages.entities import ActorTagger
 from pipeline.stages.stance import SentenceItem, analyse, predict
-from pipeline.stance_features import load_lexicon
+from pipeline.stance_features import FEATURE_DESIGNS, load_lexicon
 from tests.conftest import CHAPTER, CHAPTER_ID, CONFIGS, ROOT, run_pipeline
 
 
@@ -62,12 +63,12 @@ def analysed(nlp):
     lexicon = load_lexicon(ROOT / config.lexicon)
     tagger = ActorTagger(nlp, gazetteer, entities_config)
 
-    def run(text: str, *, year: int = 2017) -> pd.DataFrame:
+    def run(text: str, *, year: int = 2017, stance_config: StanceConfig | None = None) -> pd.DataFrame:
         doc = nlp(text)
         doc.user_data["year"] = year
         tagger(doc)
         item = SentenceItem("d", 0, 0, "s", doc[:], list(doc.spans["actors"]))
-        return analyse([item], config=config, gazetteer=gazetteer, lexicon=lexicon)
+        return analyse([item], config=stance_config or config, gazetteer=gazetteer, lexicon=lexicon)
 
     return run
 
@@ -101,25 +102,68 @@ def test_rules_support_and_mere_mention(judge):
     assert judge("The Russian language is widely spoken in Belarus.")["russia"] == ("none", None)
 
 
-def test_a_new_target_is_a_config_change(tmp_path):
+NEW_TARGETS = (
+    "  - name: belarus\n    entity_ids: [belarus]\n"
+    "    mention_kinds: [name, alias, acronym, metonym, demonym, role, first_person]\n    officials: true\n"
+    "  - name: eu\n    entity_ids: [eu]\n"
+    "    mention_kinds: [name, alias, acronym, metonym, demonym, role, first_person]\n    officials: true\n"
+)
+
+
+def with_new_targets(tmp_path: Path) -> Path:
+    """A copy of the config folder with Belarus and the EU added as targets after the shipped ones."""
     configs = tmp_path / "configs"
     shutil.copytree(CONFIGS, configs)
     stance_yaml = configs / "stance.yaml"
     text = stance_yaml.read_text()
-    new_target = (
-        "  - name: belarus\n    entity_ids: [belarus]\n"
-        "    mention_kinds: [name, alias, acronym, metonym, demonym, role, first_person]\n    officials: true\n"
-    )
-    stance_yaml.write_text(text.replace("# Rules method:", new_target + "# Rules method:", 1))
+    assert text.count("# Rules method:") == 1
+    stance_yaml.write_text(text.replace("# Rules method:", NEW_TARGETS + "# Rules method:", 1))
+    return configs
+
+
+def test_adding_targets_leaves_the_stance_toward_the_others_unchanged(tmp_path, chapter_run, stance):
+    configs = with_new_targets(tmp_path)
     texts, out = tmp_path / "texts", tmp_path / "out"
     texts.mkdir()
     shutil.copy(CHAPTER, texts / CHAPTER.name)
     for stage in ("ingest", "parse", "entities", "stance"):
         run_pipeline(stage, "--texts", str(texts), "--out", str(out), "--configs", str(configs))
-    stance = pd.read_parquet(out / "stance.parquet")
-    belarus = stance[stance["target"] == "belarus"]
-    assert len(belarus) == len(stance) / 3
+    more = pd.read_parquet(out / "stance.parquet")
+    assert sorted(set(more["target"])) == ["belarus", "eu", "russia", "ukraine"]
+    belarus = more[more["target"] == "belarus"]
+    assert len(belarus) == len(more) / 4
     assert (belarus["label"] != "none").sum() > 50, "the chapter is about Belarus"
+    assert (more[more["target"] == "eu"]["label"] != "none").sum() > 5
+    shipped = more[more["target"].isin(["russia", "ukraine"])].reset_index(drop=True)
+    assert (shipped["label"] != "none").sum() > 50, "the chapter judges dozens of sentences about Russia and Ukraine"
+    pd.testing.assert_frame_equal(shipped, stance, check_exact=True)  # labels, scores, evidence, holders, methods
+
+
+def test_the_model_reads_the_target_as_tgt_and_every_other_actor_as_oth(analysed):
+    features = analysed("Russia's aggression against Ukraine was condemned by the European Union and by Lukashenko.")
+    texts = dict(zip(features["target"], features["text"], strict=True))
+    assert texts == {
+        "russia": "TGT 's aggression against OTH was condemned by the OTH and by OTH .",
+        "ukraine": "OTH 's aggression against TGT was condemned by the OTH and by OTH .",
+    }
+    assert features["other_actor"].tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("design", sorted(FEATURE_DESIGNS))
+def test_only_the_configured_targets_design_reads_the_other_targets(analysed, design):
+    shipped = load_stage_config("stance", CONFIGS)
+    shipped = dataclasses.replace(shipped, learned=dataclasses.replace(shipped.learned, feature_design=design))
+    added = [
+        TargetConfig(name, [name], ["name", "alias", "acronym", "metonym", "demonym", "role"], True)
+        for name in ("belarus", "eu")
+    ]
+    more = dataclasses.replace(shipped, targets=[*shipped.targets, *added])
+    sentence = "Belarus and the European Union called on Russia to end its aggression against Ukraine."
+    alone = analysed(sentence, stance_config=shipped)
+    among_more = analysed(sentence, stance_config=more)
+    among_more = among_more[among_more["target"].isin(["russia", "ukraine"])].reset_index(drop=True)
+    assert alone["mentioned"].all()
+    assert alone.equals(among_more) == FEATURE_DESIGNS[design].target_independent
 
 
 def test_workers_get_the_costliest_documents_in_turn():
@@ -179,6 +223,26 @@ def test_learning_curve_at_full_share_is_the_cross_fitted_score(tmp_path):
     assert full["macro_f1"] == cross_fitted["macro_f1"]
 
 
+def test_leave_one_target_out_predicts_each_target_by_models_that_never_saw_its_labels(monkeypatch):
+    from pipeline import steps
+    from pipeline.stance_training import evaluate, target_transfer_predictions
+
+    monkeypatch.chdir(ROOT)
+    labels = ROOT / "data" / "labels" / "stance_chapter.tsv"
+    features, context = steps._labelled_features([labels], CONFIGS, steps.DEFAULT_SOURCES)
+    predicted = target_transfer_predictions(features, config=context.config)["label"]
+    ukraine = (features["target"] == "ukraine").to_numpy()
+    rotated = features.copy()
+    turn = {"none": "neutral", "neutral": "pro", "pro": "anti", "anti": "none"}
+    rotated.loc[ukraine, "gold"] = rotated.loc[ukraine, "gold"].map(turn)
+    after = target_transfer_predictions(rotated, config=context.config)["label"]
+    assert after[ukraine].equals(predicted[ukraine]), "Ukraine's rows come from models that never saw its labels"
+    assert not after[~ukraine].equals(predicted[~ukraine]), "Russia's models learned from Ukraine's labels"
+    scores = evaluate(features, pd.DataFrame({"label": predicted}), subsets=steps._subsets(features))
+    assert set(scores["chapter, cross-fitted"]) == {"pooled", "russia", "ukraine"}
+    assert 0 < scores["chapter, cross-fitted"]["pooled"]["macro_f1"] <= 1
+
+
 def test_learning_curve_refuses_a_share_outside_zero_to_one():
     labels = ROOT / "data" / "labels" / "stance_chapter.tsv"
     result = run_pipeline(
@@ -199,6 +263,9 @@ def test_model_card_records_training_data_and_scores():
     from pipeline.embeddings import encoder_sha256
 
     assert card["encoder_sha256"] == encoder_sha256(), "trained on the vectors of the encoder `make venv` builds"
+    config = load_stage_config("stance", CONFIGS)
+    assert card["feature_design"] == config.learned.feature_design
+    assert card["targets"] == [dataclasses.asdict(t) for t in config.targets], "the definitions of its labels' targets"
 
 
 def test_grammatical_role_tells_aggressor_from_victim(analysed):
