@@ -378,7 +378,6 @@ def _with_model(context: StanceContext) -> StanceContext:
     bundle = joblib.load(model_path)
     design, trained_design = context.config.learned.feature_design, bundle.feature_design
     if trained_design != design:
-        unrecorded = " an unrecorded feature design;"
         raise FeatureDesignError(
             f"{context.config_file}: learned.feature_design is '{design}' but {model_path} was trained with"
             + (
