@@ -29,7 +29,7 @@ from pipeline.figures import (
     target_label,
 )
 
-# In the learned model's n-grams, a reference to the judged target reads "tgt" and one to another target "oth".
+# In the learned model's n-grams, a reference to the judged target reads "tgt" and another actor "oth".
 PLACEHOLDERS = ("tgt", "tgtself", "oth")
 MIN_SECTION_N = 2
 
@@ -144,7 +144,7 @@ def _cue_pattern(cue: str, references: Mapping[str, Sequence[str]]) -> str | Non
     """A regex for the leading word(s) of a cue (``"aggression (wrongdoing, ...)"`` or an n-gram like ``"tgt s"``).
 
     The learned model's placeholders (``tgt``, ``oth``) match the sentence's references to the target and to the
-    other targets; a cue is skipped when one of them has no reference, or when it is a single one-letter word.
+    other actors; a cue is skipped when one of them has no reference, or when it is a single one-letter word.
     """
     words = cue.split(" (", 1)[0].split()
     real = [w for w in words if w.lower() not in PLACEHOLDERS]
@@ -216,16 +216,16 @@ def sentence_references(mentions: pd.DataFrame) -> SentenceReferences:
     return references
 
 
-def _placeholders(mentioned: list[tuple[str, str]], target: str, targets: Sequence[str]) -> dict[str, list[str]]:
-    """What ``tgt`` and ``oth`` stand for in one sentence: mentions of the target (else of any non-target actor,
-    e.g. an official of the target) and mentions of the other targets."""
-    others = set(targets) - {target}
+def _placeholders(mentioned: list[tuple[str, str]], target: str) -> dict[str, list[str]]:
+    """What ``tgt`` and ``oth`` stand for in one sentence: mentions of the target (else of any actor, e.g. an
+    official of the target) and mentions of the other actors (the model reads every other state, organisation or
+    person as ``oth``)."""
     own = [text for entity_id, text in mentioned if entity_id == target]
-    fallback = [text for entity_id, text in mentioned if entity_id not in others]
-    return {"tgt": own or fallback, "oth": [text for entity_id, text in mentioned if entity_id in others]}
+    others = [text for entity_id, text in mentioned if entity_id != target]
+    return {"tgt": own or others, "oth": others}
 
 
-def _evidence_item(row: dict[Any, Any], *, references: SentenceReferences, targets: Sequence[str]) -> str:
+def _evidence_item(row: dict[Any, Any], *, references: SentenceReferences) -> str:
     cues = _cues(row.get("evidence"))
     meta = [
         f"score {_signed(row['score'])}",
@@ -236,15 +236,13 @@ def _evidence_item(row: dict[Any, Any], *, references: SentenceReferences, targe
     if cues:
         meta.append("cues: " + "; ".join(html.escape(c) for c in cues))
     mentioned = references.get((str(row["doc_id"]), _int(row["sentence_id"])), [])
-    placeholders = _placeholders(mentioned, str(row["target"]), targets)
+    placeholders = _placeholders(mentioned, str(row["target"]))
     text = highlight_cues(str(row["text"]), cues, references=placeholders)
     return f'<li><blockquote>{text}</blockquote><div class="meta">{" · ".join(meta)}</div></li>'
 
 
-def _evidence_list(
-    rows: Sequence[Record], heading: str, *, references: SentenceReferences, targets: Sequence[str]
-) -> str:
-    items = "".join(_evidence_item(r, references=references, targets=targets) for r in rows)
+def _evidence_list(rows: Sequence[Record], heading: str, *, references: SentenceReferences) -> str:
+    items = "".join(_evidence_item(r, references=references) for r in rows)
     body = f"<ol>{items}</ol>" if items else '<p class="none">No sentence with this label.</p>'
     return f'<div class="evidence-column"><h5>{heading}</h5>{body}</div>'
 
@@ -514,7 +512,7 @@ def _section_evidence(
             "</span>"
         )
         columns = "".join(
-            _evidence_list(cell.strongest.get(label, []), f"Strongest {label}", references=references, targets=targets)
+            _evidence_list(cell.strongest.get(label, []), f"Strongest {label}", references=references)
             for label in ("anti", "pro")
         )
         anchor = _anchor(doc_anchor, "s", index, target)
@@ -637,7 +635,7 @@ def _stance_and_evidence(
         f"<h3>Evidence by section</h3><p class=note>Per section and target, the {config.evidence_per_cell} "
         "strongest anti and pro sentences. Marked words are the cues behind the label: <mark class=rule>lexicon "
         "cues</mark> of the rules and <mark class=ngram>n-grams</mark> that weighed most in the learned model "
-        "(in these, <code>tgt</code> stands for the target and <code>oth</code> for another target).</p>"
+        "(in these, <code>tgt</code> stands for the target and <code>oth</code> for another actor).</p>"
         '<p class="controls"><button type="button" data-details="open">Open all</button> '
         '<button type="button" data-details="close">Close all</button></p>'
     )
