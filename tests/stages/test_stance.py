@@ -26,8 +26,10 @@ def stance(chapter_run) -> pd.DataFrame:
 def test_one_row_per_body_sentence_and_target(chapter_run, stance):
     sentences = pd.read_parquet(chapter_run / "sentences.parquet")
     body = sentences[sentences["zone"] == "body"]
-    assert len(stance) == 2 * len(body)
-    assert set(stance["target"]) == {"russia", "ukraine"}
+    targets = {t.name for t in load_stage_config("stance", CONFIGS).targets}
+    assert targets == {"russia", "ukraine", "belarus", "eu"}
+    assert len(stance) == len(targets) * len(body)
+    assert set(stance["target"]) == targets
     assert set(stance["label"]) <= {"none", "neutral", "pro", "anti"}
     assert stance["score"].between(-1, 1).all()
     taking_sides = stance["label"].isin(["pro", "anti"])
@@ -43,7 +45,7 @@ def test_chapter_is_predicted_by_models_that_never_saw_it(stance):
 
 def test_stance_by_section_covers_six_sections_with_reachable_evidence(chapter_run, stance):
     summary = pd.read_parquet(chapter_run / "stance_by_section.parquet")
-    assert len(summary) == 6 * 2
+    assert len(summary) == 6 * len(set(stance["target"]))
     for row in summary.itertuples():
         assert row.n == len(row.sentence_ids) == row.n_pro + row.n_anti + row.n_neutral
         if row.n >= 2:
@@ -56,8 +58,10 @@ def test_stance_by_section_covers_six_sections_with_reachable_evidence(chapter_r
 
 @pytest.fixture(scope="module")
 def analysed(nlp):
-    """Analyse one made-up sentence for every configured target, as the stance stage does."""
-    config = load_stage_config("stance", CONFIGS)
+    """Analyse one made-up sentence for Russia and Ukraine (the shipped config's first two targets), as the stance
+    stage does."""
+    shipped = load_stage_config("stance", CONFIGS)
+    config = dataclasses.replace(shipped, targets=[t for t in shipped.targets if t.name in ("russia", "ukraine")])
     entities_config = load_stage_config("entities", CONFIGS)
     gazetteer = load_gazetteer(ROOT / entities_config.gazetteer)
     lexicon = load_lexicon(ROOT / config.lexicon)
@@ -102,41 +106,38 @@ def test_rules_support_and_mere_mention(judge):
     assert judge("The Russian language is widely spoken in Belarus.")["russia"] == ("none", None)
 
 
-NEW_TARGETS = (
-    "  - name: belarus\n    entity_ids: [belarus]\n"
-    "    mention_kinds: [name, alias, acronym, metonym, demonym, role, first_person]\n    officials: true\n"
-    "  - name: eu\n    entity_ids: [eu]\n"
+NATO_TARGET = (
+    "  - name: nato\n    entity_ids: [nato]\n"
     "    mention_kinds: [name, alias, acronym, metonym, demonym, role, first_person]\n    officials: true\n"
 )
 
 
-def with_new_targets(tmp_path: Path) -> Path:
-    """A copy of the config folder with Belarus and the EU added as targets after the shipped ones."""
+def with_other_targets(tmp_path: Path) -> Path:
+    """A copy of the config folder without the shipped Belarus and EU targets and with NATO added."""
     configs = tmp_path / "configs"
     shutil.copytree(CONFIGS, configs)
     stance_yaml = configs / "stance.yaml"
     text = stance_yaml.read_text()
-    assert text.count("# Rules method:") == 1
-    stance_yaml.write_text(text.replace("# Rules method:", NEW_TARGETS + "# Rules method:", 1))
+    start, end = text.index("  - name: belarus\n"), text.index("# Rules method:")
+    stance_yaml.write_text(text[:start] + NATO_TARGET + text[end:])
     return configs
 
 
-def test_adding_targets_leaves_the_stance_toward_the_others_unchanged(tmp_path, chapter_run, stance):
-    configs = with_new_targets(tmp_path)
+def test_adding_or_removing_targets_leaves_the_stance_toward_the_others_unchanged(tmp_path, chapter_run, stance):
+    configs = with_other_targets(tmp_path)
     texts, out = tmp_path / "texts", tmp_path / "out"
     texts.mkdir()
     shutil.copy(CHAPTER, texts / CHAPTER.name)
     for stage in ("ingest", "parse", "entities", "stance"):
         run_pipeline(stage, "--texts", str(texts), "--out", str(out), "--configs", str(configs))
-    more = pd.read_parquet(out / "stance.parquet")
-    assert sorted(set(more["target"])) == ["belarus", "eu", "russia", "ukraine"]
-    belarus = more[more["target"] == "belarus"]
-    assert len(belarus) == len(more) / 4
-    assert (belarus["label"] != "none").sum() > 50, "the chapter is about Belarus"
-    assert (more[more["target"] == "eu"]["label"] != "none").sum() > 5
-    shipped = more[more["target"].isin(["russia", "ukraine"])].reset_index(drop=True)
+    other = pd.read_parquet(out / "stance.parquet")
+    assert sorted(set(other["target"])) == ["nato", "russia", "ukraine"]
+    assert (other[other["target"] == "nato"]["label"] != "none").sum() > 3, "the chapter speaks of NATO"
+    assert sorted(set(stance["target"])) == ["belarus", "eu", "russia", "ukraine"]
+    kept = other[other["target"].isin(["russia", "ukraine"])].reset_index(drop=True)
+    shipped = stance[stance["target"].isin(["russia", "ukraine"])].reset_index(drop=True)
     assert (shipped["label"] != "none").sum() > 50, "the chapter judges dozens of sentences about Russia and Ukraine"
-    pd.testing.assert_frame_equal(shipped, stance, check_exact=True)  # labels, scores, evidence, holders, methods
+    pd.testing.assert_frame_equal(kept, shipped, check_exact=True)  # labels, scores, evidence, holders, methods
 
 
 def test_the_model_reads_the_target_as_tgt_and_every_other_actor_as_oth(analysed):
@@ -152,7 +153,9 @@ def test_the_model_reads_the_target_as_tgt_and_every_other_actor_as_oth(analysed
 @pytest.mark.parametrize("design", sorted(FEATURE_DESIGNS))
 def test_only_the_configured_targets_design_reads_the_other_targets(analysed, design):
     shipped = load_stage_config("stance", CONFIGS)
-    shipped = dataclasses.replace(shipped, learned=dataclasses.replace(shipped.learned, feature_design=design))
+    two = [t for t in shipped.targets if t.name in ("russia", "ukraine")]
+    learned = dataclasses.replace(shipped.learned, feature_design=design)
+    shipped = dataclasses.replace(shipped, targets=two, learned=learned)
     added = [
         TargetConfig(name, [name], ["name", "alias", "acronym", "metonym", "demonym", "role"], True)
         for name in ("belarus", "eu")
@@ -300,6 +303,7 @@ def test_speaker_is_target_follows_the_transcript_speaker(nlp):
         tagger(doc)
         items.append(SentenceItem("d", k, 0, "s", doc[:], list(doc.spans["actors"])))
     features = analyse(items, config=config, gazetteer=gazetteer, lexicon=load_lexicon(ROOT / config.lexicon))
+    features = features[features["target"].isin(["russia", "ukraine"])]
     own = features.pivot(index="sentence_id", columns="target", values="speaker_is_target")
     assert own.to_dict("index") == {
         0: {"russia": 1.0, "ukraine": 0.0},
