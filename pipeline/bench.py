@@ -23,8 +23,10 @@ from pipeline.runner import make_executor
 DEV_CORPUS = Path("data") / "corpus" / "dev"
 
 
-def build_corpus(source: Path, target: Path, *, words: int) -> int:
-    """Copy the texts of ``source`` into ``target`` as many times as needed to reach ``words`` words."""
+def build_corpus(source: Path, target: Path, *, words: int, whole_copies: bool = True) -> int:
+    """Copy the texts of ``source`` into ``target`` as many times as needed to reach ``words`` words: whole copies
+    of the folder, or (``whole_copies=False``) text after text until the count is reached, for sizes below one
+    copy. Each copy of a text gets its own file name, so its own document id."""
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
@@ -37,6 +39,8 @@ def build_corpus(source: Path, target: Path, *, words: int) -> int:
             text = path.read_text(encoding="utf-8")
             (target / f"{path.stem}__copy{copy:03d}.txt").write_text(text, encoding="utf-8")
             total += len(text.split())
+            if not whole_copies and total >= words:
+                break
         copy += 1
     return total
 

@@ -24,6 +24,8 @@ import yaml
 from pipeline.errors import ConfigError
 
 CONFIG_DIR = Path("configs")
+# the sentence encoders the learned stance model can read (pipeline/embeddings.py builds their vectors)
+ENCODER_CHOICES = ("minilm", "mpnet", "minilm+mpnet")
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ class LearnedConfig:
     signal_weight: float
     use_embeddings: bool
     embedding_weight: float
+    encoder: str
+    feature_design: str
 
 
 @dataclass(frozen=True)
@@ -264,6 +268,18 @@ def _validate(stage: str, config: Any, path: Path) -> None:
         for key in ("bootstrap_samples", "correction_draws"):
             if getattr(config, key) < 1:
                 raise ConfigError(f"{path}: key '{key}': at least 1")
+        if config.learned.encoder not in ENCODER_CHOICES:
+            raise ConfigError(
+                f"{path}: key 'learned.encoder': unknown sentence encoder '{config.learned.encoder}'"
+                f" ({', '.join(ENCODER_CHOICES)})"
+            )
+        from pipeline.stance_features import FEATURE_DESIGNS  # it reads this module's types
+
+        if config.learned.feature_design not in FEATURE_DESIGNS:
+            raise ConfigError(
+                f"{path}: key 'learned.feature_design': unknown feature design '{config.learned.feature_design}'"
+                f" ({', '.join(FEATURE_DESIGNS)})"
+            )
     if isinstance(config, NetworkConfig):
         bad = sorted(set(config.windows) - {"sentence", "paragraph"})
         if bad:

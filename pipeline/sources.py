@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import logging
 import math
@@ -113,9 +114,8 @@ def _looks_binary(data: bytes) -> bool:
     return controls > max(8, len(sample) // 50)
 
 
-def read_text_file(path: Path) -> Source:
-    """Decode a text file; refuse empty, binary, undecodable and non-prose (overlong line) files."""
-    data = path.read_bytes()
+def read_text_file(path: Path, data: bytes) -> Source:
+    """Decode a text file's bytes; refuse empty, binary, undecodable and non-prose (overlong line) files."""
     if not data:
         raise InputError(path, "file is empty")
     if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and _looks_binary(data):
@@ -245,16 +245,19 @@ class _CollectWarnings(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def read_pdf_file(path: Path) -> Source:
-    """Extract a PDF's text layer page by page (pages separated by form feeds), laid out as text ingest reads."""
+def read_pdf_file(path: Path, data: bytes) -> Source:
+    """Extract the text layer of a PDF's bytes page by page (pages separated by form feeds), laid out as text
+    ingest reads."""
     from pypdf import PdfReader
 
+    if not data:
+        raise InputError(path, "file is empty")
     logger = logging.getLogger("pypdf")
     collect = _CollectWarnings()
     logger.addHandler(collect)
     propagate, logger.propagate = logger.propagate, False
     try:
-        reader = PdfReader(path)
+        reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not _open_with_empty_password(reader):
             raise InputError(path, "PDF is password-protected; save an unprotected copy first")
         pages = [pdf_page_lines(page) for page in reader.pages]
@@ -287,20 +290,29 @@ def _first_line(exc: BaseException) -> str:
     return text[0][:160] if text else "no details"
 
 
-def read_source(path: Path) -> Source:
-    """Read one document; every problem is an InputError naming the file."""
+def read_source_bytes(path: Path) -> bytes:
+    """A document's bytes, read once: whatever is hashed, decoded and recorded comes from these bytes, even if the
+    file changes on disk meanwhile. A file that cannot be read is an InputError naming it."""
     try:
-        if path.suffix.lower() == ".pdf":
-            if path.stat().st_size == 0:
-                raise InputError(path, "file is empty")
-            return read_pdf_file(path)
-        return read_text_file(path)
+        return path.read_bytes()
     except PermissionError:
         raise InputError(path, "permission denied") from None
     except IsADirectoryError:
         raise InputError(path, "is a directory, not a file") from None
     except OSError as exc:
         raise InputError(path, f"cannot read ({exc.strerror or type(exc).__name__})") from None
+
+
+def decode_source(path: Path, data: bytes) -> Source:
+    """The document in ``data`` (the bytes of ``path``); every problem is an InputError naming the file."""
+    if path.suffix.lower() == ".pdf":
+        return read_pdf_file(path, data)
+    return read_text_file(path, data)
+
+
+def read_source(path: Path) -> Source:
+    """Read one document; every problem is an InputError naming the file."""
+    return decode_source(path, read_source_bytes(path))
 
 
 METADATA_FILE = "METADATA.tsv"

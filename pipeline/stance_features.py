@@ -19,19 +19,57 @@ PATIENT_DEPS = {"dobj", "obj", "nsubjpass", "attr", "dative", "iobj", "oprd"}
 PATIENT_PREPS = {"against", "on", "upon", "toward", "towards", "for", "with", "to", "of", "over", "at", "in"}
 # the phrases that make a target the one acted upon, for its overall grammatical role ("annexation of X" excepted)
 ROLE_PATIENT_PREPS = (PATIENT_PREPS - {"of"}) | {"into", "from"}
-TARGET_PREFIX = "tgt_"  # the marked text opens with the target's name, so the model can learn per-target priors
-PLACEHOLDERS = ("tgt", "tgtself", "oth")
+TARGET_PREFIX = "tgt_"  # the configured-targets design opens the marked text with the target's name
+# What another actor reads as in the marked text, by its label (typed designs; otherwise all read OTH)
+OTHER_ACTOR_PLACEHOLDERS = {"GPE": "OTH", "ORG": "OTHORG", "PERSON": "OTHPERSON"}
+PLACEHOLDERS = ("tgt", "tgtself", "oth", "othorg", "othperson")
 SIGNAL_NAMES = tuple(f"{category}:{role}" for category in CATEGORIES for role in ("agent", "patient", "near")) + (
     "negated",
     "reported",
     "quoted",
     "n_refs",
-    "other_target",
+    "other_actor",
     "target_role",
     "speaker_is_target",
 )
 # how the marked text reads to the sentence encoder: it knows words, not placeholders
-NATURAL_PLACEHOLDERS = {"TGTSELF": "we (the target)", "TGT": "the target", "OTH": "another country"}
+NATURAL_PLACEHOLDERS = {
+    "TGTSELF": "we (the target)",
+    "TGT": "the target",
+    "OTH": "another country",
+    "OTHORG": "an organisation",
+    "OTHPERSON": "another official",
+}
+
+
+@dataclass(frozen=True)
+class FeatureDesign:
+    """How the learned method reads a sentence for one target. A trained model records its design's name, and the
+    stance stage refuses a model trained with another design than the configured one."""
+
+    name: str
+    # which other spans read as OTH: "actors" (every state, organisation or person that is neither the target nor
+    # its own: a fixed rule), "configured-targets" (the references of the other configured targets), "none"
+    others: str
+    typed_others: bool  # OTH, OTHORG, OTHPERSON by the other actor's label, instead of OTH for all
+    name_prefix: bool  # the text opens with ``tgt_<target name>``, so TF-IDF learns a prior per target name
+
+    @property
+    def target_independent(self) -> bool:
+        """Whether a target's features depend on nothing but its own definition (not on the other targets)."""
+        return self.others != "configured-targets"
+
+
+FEATURE_DESIGNS = {
+    design.name: design
+    for design in (
+        FeatureDesign("other-actors", others="actors", typed_others=False, name_prefix=False),
+        FeatureDesign("other-actors-typed", others="actors", typed_others=True, name_prefix=False),
+        FeatureDesign("target-only", others="none", typed_others=False, name_prefix=False),
+        # reads the list of configured targets: adding a target changes the others' stance (measured, not used)
+        FeatureDesign("configured-targets", others="configured-targets", typed_others=False, name_prefix=True),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -87,7 +125,7 @@ class TargetView:
     cues: list[Cue] = field(default_factory=list)
     reported_by: Span | None = None
     quoted: bool = False
-    other_target: bool = False
+    other_actor: bool = False
     speaker_is_target: bool = False
 
     @property
@@ -95,17 +133,38 @@ class TargetView:
         return bool(self.refs)
 
 
-def refers_to(span: Span, target: TargetConfig, gazetteer: Gazetteer, officials: bool = True) -> bool:
+def refers_to(span: Span, target: TargetConfig, gazetteer: Gazetteer) -> bool:
     """Whether an actor span refers to ``target`` under its config (entity ids, mention kinds, officials)."""
     kind = "name" if span.id_ == "model" else span.id_
     if kind not in target.mention_kinds:
         return False
     if span.kb_id_ in target.entity_ids:
         return True
-    if officials and span.label_ == "PERSON":
+    if target.officials and span.label_ == "PERSON":
         entry = gazetteer.entries.get(span.kb_id_)
         return entry is not None and entry.affiliation in target.entity_ids
     return False
+
+
+def is_other_actor(span: Span, target: TargetConfig, gazetteer: Gazetteer) -> bool:
+    """A state, organisation or person that is neither ``target`` nor affiliated with it. A fixed rule: it reads the
+    target's own entity ids and never the other configured targets."""
+    if span.label_ not in OTHER_ACTOR_PLACEHOLDERS or span.kb_id_ in target.entity_ids:
+        return False
+    entry = gazetteer.entries.get(span.kb_id_)
+    return entry is None or entry.affiliation not in target.entity_ids
+
+
+def other_placeholder(
+    span: Span, target: TargetConfig, gazetteer: Gazetteer, design: FeatureDesign, all_targets: list[TargetConfig]
+) -> str | None:
+    """What a span that is not a reference to ``target`` reads as in the marked text under ``design``, if anything."""
+    if design.others == "configured-targets":
+        others = (t for t in all_targets if t.name != target.name)
+        return "OTH" if any(refers_to(span, other, gazetteer) for other in others) else None
+    if design.others == "actors" and is_other_actor(span, target, gazetteer):
+        return OTHER_ACTOR_PLACEHOLDERS[span.label_] if design.typed_others else "OTH"
+    return None
 
 
 def _ancestors(token: Token, limit: int = 6) -> list[Token]:
@@ -184,9 +243,11 @@ def read_target(
     view = TargetView(target=target.name, refs=refs)
     # the state whose representative speaks this paragraph (set on the Doc from metadata and transcript labels)
     view.speaker_is_target = sentence.doc.user_data.get("speaker") in target.entity_ids
-    view.other_target = any(
-        refers_to(s, other, gazetteer) for other in all_targets if other.name != target.name for s in actors
-    )
+    design = FEATURE_DESIGNS[config.learned.feature_design]
+    if design.target_independent:
+        view.other_actor = any(is_other_actor(s, target, gazetteer) for s in actors)
+    else:
+        view.other_actor = any(other_placeholder(s, target, gazetteer, design, all_targets) for s in actors)
     if not refs:
         return view
     text = sentence.text
@@ -222,7 +283,7 @@ def signals(view: TargetView) -> dict[str, float]:
     values["reported"] = float(view.reported_by is not None)
     values["quoted"] = float(view.quoted)
     values["n_refs"] = float(len(view.refs))
-    values["other_target"] = float(view.other_target)
+    values["other_actor"] = float(view.other_actor)
     values["target_role"] = grammatical_role(view.refs)
     values["speaker_is_target"] = float(view.speaker_is_target)
     return values
@@ -259,21 +320,30 @@ def natural_text(marked: str) -> tuple[str, tuple[tuple[int, int], ...]]:
 
 
 def marked_text(
-    sentence: Span, actors: list[Span], view: TargetView, gazetteer: Gazetteer, all_targets: list[TargetConfig]
+    sentence: Span,
+    actors: list[Span],
+    view: TargetView,
+    target: TargetConfig,
+    gazetteer: Gazetteer,
+    design: FeatureDesign,
+    all_targets: list[TargetConfig],
 ) -> str:
-    """The sentence with this target's references replaced by TGT and other targets' by OTH, for the learned model."""
+    """The sentence for the learned model: the target's references replaced by TGT (TGTSELF for the speaker's first
+    person), other spans by OTH as ``design`` says; the rest as written."""
     text, offset = sentence.text, sentence.start_char  # Doc.text would rebuild the whole document's text per call
     pieces, cursor = [], offset
     ref_starts = {r.start for r in view.refs}
     for span in sorted(actors, key=lambda s: s.start):
         if span.start in ref_starts:
-            token = " TGTSELF " if span.id_ == "first_person" else " TGT "
-        elif any(refers_to(span, t, gazetteer) for t in all_targets if t.name != view.target):
-            token = " OTH "
+            token = "TGTSELF" if span.id_ == "first_person" else "TGT"
         else:
-            continue
+            other = other_placeholder(span, target, gazetteer, design, all_targets)
+            if other is None:
+                continue
+            token = other
         pieces.append(text[cursor - offset : span.start_char - offset])
-        pieces.append(token)
+        pieces.append(f" {token} ")
         cursor = span.end_char
     pieces.append(text[cursor - offset :])
-    return f"{TARGET_PREFIX}{view.target} " + " ".join("".join(pieces).split())
+    body = " ".join("".join(pieces).split())
+    return f"{TARGET_PREFIX}{view.target} {body}" if design.name_prefix else body

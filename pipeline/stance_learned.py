@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from pipeline.embeddings import COLUMNS as EMBEDDING_COLUMNS
+from pipeline.embeddings import embedding_columns
 from pipeline.stance_features import PLACEHOLDERS, SIGNAL_NAMES, TARGET_PREFIX
 
 CLASSES = ("none", "neutral", "pro", "anti")
@@ -38,6 +38,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         signal_weight: float = 1.0,
         use_embeddings: bool = False,
         embedding_weight: float = 1.0,
+        encoder: str = "minilm",
         random_state: int = 13,
     ) -> None:
         self.C = C
@@ -47,6 +48,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         self.signal_weight = signal_weight
         self.use_embeddings = use_embeddings
         self.embedding_weight = embedding_weight
+        self.encoder = encoder
         self.random_state = random_state
 
     def _pipeline(self) -> Pipeline:
@@ -66,7 +68,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         if self.use_signals:
             parts.append(("signals", StandardScaler(), list(SIGNAL_NAMES)))
         if self.use_embeddings:
-            parts.append(("embeddings", "passthrough", list(EMBEDDING_COLUMNS)))
+            parts.append(("embeddings", "passthrough", list(embedding_columns(self.encoder))))
         return Pipeline(
             [
                 (
@@ -156,6 +158,8 @@ class StanceBundle:
     n_training_rows: int = 0
     params: dict[str, Any] = field(default_factory=dict)
     encoder_sha256: str = ""  # the sentence encoder whose vectors it was trained on (empty without embeddings)
+    feature_design: str = ""  # how it read the sentences (stance_features.FEATURE_DESIGNS; empty: before designs)
+    targets: list[dict[str, Any]] = field(default_factory=list)  # the target definitions of its training labels
 
     def model_for(self, doc_id: str, section_index: int | None) -> tuple[StanceClassifier, str]:
         """The model that never saw this document (or this section of a section-folded chapter)."""
@@ -183,6 +187,8 @@ def train_bundle(
     training_hash: str,
     guideline_sha256: str,
     encoder_sha256: str = "",
+    feature_design: str,
+    targets: list[dict[str, Any]],
 ) -> StanceBundle:
     """Fit the full model and one model per fold (every fold's rows left out of its model)."""
     full = StanceClassifier(**params).fit(features, labels)
@@ -193,6 +199,8 @@ def train_bundle(
         n_training_rows=len(features),
         params=params,
         encoder_sha256=encoder_sha256,
+        feature_design=feature_design,
+        targets=targets,
     )
     for key in sorted(set(folds)):
         keep = (folds != key).to_numpy()

@@ -5,6 +5,7 @@ Per-document work functions take one picklable tuple so they run the same in thi
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 from dataclasses import dataclass, replace
@@ -38,7 +39,7 @@ from pipeline.runner import (
     record_summary,
     upstream_fingerprint,
 )
-from pipeline.sources import doc_id_for, list_sources, read_metadata, read_source
+from pipeline.sources import decode_source, doc_id_for, list_sources, read_metadata, read_source_bytes
 from pipeline.stagecode import stage_code_version
 from pipeline.stages.ingest import ingest_text
 
@@ -50,21 +51,23 @@ def _ingest_one(item: tuple[str, str, str, Any, str, dict[str, str]]) -> Outcome
     path_str, doc_id, out, config, chash, metadata = item
     path, layout = Path(path_str), Layout(Path(out))
     try:
-        source_sha = sha256_file(path)
-    except OSError as exc:
-        return Outcome(path_str, doc_id, "failed", f"{path}: cannot read ({exc.strerror})")
+        data = read_source_bytes(path)  # read once: the hash recorded is that of the bytes ingested
+    except InputError as exc:
+        return Outcome(path_str, doc_id, "failed", str(exc))
+    source_sha = hashlib.sha256(data).hexdigest()
     print_ = fingerprint("ingest", stage_code_version("ingest"), chash, source_sha, doc_id, metadata)
     if all(is_current(layout.partition(t, doc_id), print_) for t in INGEST_TABLES):
         return Outcome(path_str, doc_id, "current")
     try:
-        source = read_source(path)
-        result = ingest_text(source.text, doc_id=doc_id, source_name=str(path), config=config)
+        source = decode_source(path, data)
+        result = ingest_text(
+            source.text, doc_id=doc_id, source_name=str(path), config=config, metadata_title=metadata.get("title")
+        )
     except InputError as exc:
         return Outcome(path_str, doc_id, "failed", str(exc))
     year = re.search(r"(19|20)\d\d", metadata.get("year", ""))
     document = {
         **result.document,
-        "title": result.document["title"] or metadata.get("title"),
         "year": int(year.group(0)) if year else result.document["year"],
         "speaker": metadata.get("speaker"),
         "country": metadata.get("country"),
@@ -333,6 +336,7 @@ class StanceContext:
     lexicon: Any
     bundle: Any
     chash: str
+    config_file: Path  # the stance config it was read from, for messages
 
 
 def _stance_context(configs: Path, *, load_model: bool = True) -> StanceContext:
@@ -358,7 +362,7 @@ def _stance_context(configs: Path, *, load_model: bool = True) -> StanceContext:
         raise ModelError(f"{model_path}: stance model missing; run `make train-stance` (or set method: rules)")
     learned = [model_path, model_path.with_suffix(".json")] if config.method == "learned" else []
     files = [Path(config.lexicon), Path(entities_config.gazetteer), *learned]
-    context = StanceContext(config, gazetteer, lexicon, None, config_hash(config, *files))
+    context = StanceContext(config, gazetteer, lexicon, None, config_hash(config, *files), configs / "stance.yaml")
     return _with_model(context) if load_model else context
 
 
@@ -389,14 +393,31 @@ def _with_model(context: StanceContext) -> StanceContext:
     import joblib
 
     from pipeline.embeddings import encoder_sha256
-    from pipeline.errors import ModelError
+    from pipeline.errors import FeatureDesignError, ModelError
 
     model_path = Path(context.config.model_path)
     bundle = joblib.load(model_path)
-    if bundle.params.get("use_embeddings") and bundle.encoder_sha256 != encoder_sha256():
+    design, trained_design = context.config.learned.feature_design, bundle.feature_design
+    if trained_design != design:
+        raise FeatureDesignError(
+            f"{context.config_file}: learned.feature_design is '{design}' but {model_path} was trained with"
+            + (
+                f" '{trained_design}'; set it to '{trained_design}' or"
+                if trained_design
+                else " an unrecorded feature design;"
+            )
+            + " retrain with `make train-stance`"
+        )
+    trained = str(bundle.params.get("encoder", "minilm"))  # models from before the choice read MiniLM's vectors
+    configured = context.config.learned.encoder
+    if bundle.params.get("use_embeddings") and (trained, bundle.encoder_sha256) != (
+        configured,
+        encoder_sha256(configured),
+    ):
         raise ModelError(
-            f"{model_path}: trained on another sentence encoder's vectors than the installed one"
-            f" ({encoder_sha256()[:12]}); run `make train-stance`"
+            f"{model_path}: trained on the vectors of sentence encoder '{trained}' ({bundle.encoder_sha256[:12]}), but"
+            f" {context.config_file} selects learned.encoder '{configured}' as installed"
+            f" ({encoder_sha256(configured)[:12]}); run `make train-stance` or select the model's encoder"
         )
     return replace(context, bundle=bundle)
 
@@ -429,10 +450,13 @@ def _stance_chunk(
         items = items_from_docs(doc_id, parsed, sentences, mentions)
         features = analyse(items, config=context.config, gazetteer=context.gazetteer, lexicon=context.lexicon)
         uses_embeddings = context.bundle is not None and bool(context.bundle.params.get("use_embeddings"))
-        features = with_embeddings(features, enabled=uses_embeddings and context.config.method == "learned")
-        predictions = apply_reviews(
-            predict(features, method=context.config.method, bundle=context.bundle), features, reviewed
+        features = with_embeddings(
+            features,
+            enabled=uses_embeddings and context.config.method == "learned",
+            encoder=context.config.learned.encoder,
         )
+        predicted = predict(features, method=context.config.method, bundle=context.bundle)
+        predictions = apply_reviews(predicted, features, reviewed)
         meta = {"stage": "stance", "fingerprint": print_, "config_hash": context.chash}
         write_table(stance_table(features, predictions), layout.partition("stance", doc_id), name="stance", meta=meta)
         outcomes.append(Outcome(doc_id, doc_id, "done"))
@@ -526,7 +550,12 @@ def review_command(args: Any) -> None:
 
 
 def _labelled_features(
-    labels: list[Path], configs: Path, sources: list[Path], *, reviews: Path | None = None
+    labels: list[Path],
+    configs: Path,
+    sources: list[Path],
+    feature_design: str | None = None,
+    *,
+    reviews: Path | None = None,
 ) -> tuple[pd.DataFrame, StanceContext, int]:
     """The labelled rows analysed as the stance stage analyses sentences, the stance context, and how many of the
     rows come from reviews (a review replaces a label file's row of the same sentence and target)."""
@@ -535,7 +564,7 @@ def _labelled_features(
     from pipeline.stages.entities import ActorTagger
     from pipeline.stance_training import featurize_labels, index_sources, read_labels
 
-    context = _stance_context_rules(configs)
+    context = _stance_context_rules(configs, feature_design)
     config = context.config
     frame = read_labels(labels, [t.name for t in config.targets])
     read, warnings = read_stance_reviews(reviews, config)
@@ -564,18 +593,21 @@ def _labelled_features(
     return features, context, len(read)
 
 
-def _stance_context_rules(configs: Path) -> StanceContext:
-    """The stance context without loading a trained model (for training and evaluation)."""
+def _stance_context_rules(configs: Path, feature_design: str | None = None) -> StanceContext:
+    """The stance context without loading a trained model (for training and evaluation), with another feature
+    design than the configured one if given."""
     from pipeline.gazetteer import load_gazetteer
     from pipeline.stance_features import load_lexicon
 
     config = load_stage_config("stance", configs)
+    if feature_design is not None:
+        config = replace(config, learned=replace(config.learned, feature_design=feature_design))
     gazetteer = load_gazetteer(Path(load_stage_config("entities", configs).gazetteer))
-    return StanceContext(config, gazetteer, load_lexicon(Path(config.lexicon)), None, "")
+    return StanceContext(config, gazetteer, load_lexicon(Path(config.lexicon)), None, "", configs / "stance.yaml")
 
 
 GUIDELINE = Path("docs") / "stance-guideline.md"
-DEFAULT_SOURCES = [Path("texts"), Path("data") / "corpus" / "dev"]
+DEFAULT_SOURCES = [Path("texts"), Path("data") / "corpus" / "dev", Path("data") / "corpus" / "extra"]
 
 
 def _subsets(features: pd.DataFrame) -> dict[str, pd.Series]:
@@ -584,7 +616,12 @@ def _subsets(features: pd.DataFrame) -> dict[str, pd.Series]:
 
 
 def train_and_score(
-    labels: list[Path], configs: Path, sources: list[Path], *, reviews: Path | None = None
+    labels: list[Path],
+    configs: Path,
+    sources: list[Path],
+    feature_design: str | None = None,
+    *,
+    reviews: Path | None = None,
 ) -> tuple[Any, dict[str, Any], pd.DataFrame]:
     """Train the bundle and score both methods cross-fitted on the same labelled rows (the label files' and, with
     ``reviews``, the reviewed ones); measure the learned method's errors for correcting its aggregates. Returns the
@@ -593,7 +630,7 @@ def train_and_score(
     from pipeline.stance_correction import measured_correction
     from pipeline.stance_training import cross_fitted_predictions, evaluate, labels_hash, model_params, train
 
-    features, context, n_reviewed = _labelled_features(labels, configs, sources, reviews=reviews)
+    features, context, n_reviewed = _labelled_features(labels, configs, sources, feature_design, reviews=reviews)
     guideline = sha256_file(GUIDELINE) if GUIDELINE.exists() else ""
     read = [*labels, *(review_files(reviews) if reviews is not None else [])]
     bundle = train(features, config=context.config, training_hash=labels_hash(read), guideline_sha256=guideline)
@@ -619,27 +656,31 @@ def train_and_score(
     )
 
 
-def learning_curve_report(labels: list[Path], configs: Path, fractions: list[float], repeats: int) -> pd.DataFrame:
+def learning_curve_report(
+    labels: list[Path], configs: Path, fractions: list[float], repeats: int, feature_design: str | None = None
+) -> pd.DataFrame:
     """The learned method's held-out scores when trained on shares of the labelled documents."""
     from pipeline.stance_training import learning_curve
 
     bad = [f for f in fractions if not 0 < f <= 1]
     if bad or repeats < 1:
         raise ConfigError(f"--fractions must lie in (0, 1] and --repeats be at least 1 (got {bad or repeats})")
-    features, context, _ = _labelled_features(labels, configs, DEFAULT_SOURCES)
+    features, context, _ = _labelled_features(labels, configs, DEFAULT_SOURCES, feature_design)
     return learning_curve(
         features, config=context.config, subsets=_subsets(features), fractions=sorted(fractions), repeats=repeats
     )
 
 
-def validate_aggregates(labels: list[Path], configs: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def validate_aggregates(
+    labels: list[Path], configs: Path, feature_design: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The stance index's estimators validated held out by document on the labelled documents: per (group, target)
     the estimates beside the labelled index, and the summary per estimator (``stance_correction``)."""
     from pipeline.runner import progress
     from pipeline.stance_correction import held_out_probabilities, summarise, validate
     from pipeline.stance_training import model_params
 
-    features, context, _ = _labelled_features(labels, configs, DEFAULT_SOURCES)
+    features, context, _ = _labelled_features(labels, configs, DEFAULT_SOURCES, feature_design)
     config = context.config
     held_out = held_out_probabilities(
         features, params=model_params(config), progress=lambda done, total: progress("aggregates", done, total)
@@ -648,6 +689,16 @@ def validate_aggregates(labels: list[Path], configs: Path) -> tuple[pd.DataFrame
         features, held_out, samples=config.bootstrap_samples, draws=config.correction_draws, seed=config.seed
     )
     return groups, summarise(groups)
+
+
+def target_transfer_report(labels: list[Path], configs: Path, feature_design: str | None = None) -> dict[str, Any]:
+    """The learned method's scores per target when trained without any label of that target (and held out by
+    document and chapter section, as the cross-fitted scores)."""
+    from pipeline.stance_training import evaluate, target_transfer_predictions
+
+    features, context, _ = _labelled_features(labels, configs, DEFAULT_SOURCES, feature_design)
+    predictions = target_transfer_predictions(features, config=context.config)
+    return evaluate(features, predictions, subsets=_subsets(features))
 
 
 def train_stance_command(args: Any) -> None:
@@ -670,9 +721,12 @@ def train_stance_command(args: Any) -> None:
         "training_reviews": str(args.reviews) if args.reviews else None,
         "training_sha256": bundle.training_hash,
         "guideline_sha256": bundle.guideline_sha256,
+        "encoder": bundle.params["encoder"],
         "encoder_sha256": bundle.encoder_sha256,
         "n_training_rows": bundle.n_training_rows,
         "params": bundle.params,
+        "feature_design": bundle.feature_design,
+        "targets": bundle.targets,
         "folds": sorted(bundle.folds),
         "command": "make train-stance" + (f" REVIEWS={args.reviews}" if args.reviews else ""),
         **report,
@@ -690,25 +744,33 @@ def evaluate_stance_command(args: Any) -> None:
     from pipeline.stance_training import format_scores
 
     if args.scheme == "predictions":
+        if args.feature_design:
+            raise PipelineError("--feature-design applies to the schemes that retrain the model, not to predictions")
         results = evaluate_artifact(args.labels, Layout(args.out), args.configs)
         print(format_scores("stance artifact in " + str(args.out), results))
         if args.json:
             write_text_atomic(args.json, json.dumps(results, indent=2) + "\n")
         return
     if args.scheme == "learning-curve":
-        curve = learning_curve_report(args.labels, args.configs, args.fractions, args.repeats)
+        curve = learning_curve_report(args.labels, args.configs, args.fractions, args.repeats, args.feature_design)
         print(curve.to_string(index=False))
         if args.json:
             write_text_atomic(args.json, curve.to_json(orient="records", indent=2) + "\n")
         return
     if args.scheme == "aggregates":
-        groups, summary = validate_aggregates(args.labels, args.configs)
+        groups, summary = validate_aggregates(args.labels, args.configs, args.feature_design)
         print(format_validation(summary, groups))
         if args.json:
             records = {"summary": summary.to_dict("records"), "groups": groups.to_dict("records")}
             write_text_atomic(args.json, json.dumps(records, indent=2) + "\n")
         return
-    _, report, _ = train_and_score(args.labels, args.configs, DEFAULT_SOURCES)
+    if args.scheme == "leave-one-target-out":
+        results = target_transfer_report(args.labels, args.configs, args.feature_design)
+        print(format_scores("learned, each target by models trained without its labels", results))
+        if args.json:
+            write_text_atomic(args.json, json.dumps(results, indent=2) + "\n")
+        return
+    _, report, _ = train_and_score(args.labels, args.configs, DEFAULT_SOURCES, args.feature_design)
     methods = [args.method] if args.method else ["learned", "rules"]
     for method in methods:
         print(format_scores(method, report["scores"][method]))
@@ -767,10 +829,11 @@ def run_network(layout: Layout, configs: Path) -> StageRun:
     config = load_stage_config("network", configs)
     stance_config = load_stage_config("stance", configs)
     chash = config_hash(config)
-    mentions = read_table(layout.table("mentions"), name="mentions")
-    sentences = read_table(layout.table("sentences"), name="sentences")
+    # only the columns the networks are built from: not every sentence's and judgement's text
+    mentions = read_table(layout.table("mentions"), name="mentions", columns=network.MENTION_COLUMNS)
+    sentences = read_table(layout.table("sentences"), name="sentences", columns=network.SENTENCE_COLUMNS)
     entities = read_table(layout.table("entities"), name="entities")
-    stance = read_table(layout.table("stance"), name="stance")
+    stance = read_table(layout.table("stance"), name="stance", columns=network.STANCE_COLUMNS)
     nodes, edges = network.build_cooccurrence(mentions, sentences, entities, config=config)
     signed = network.build_signed(_signed_input(stance, stance_config))
     meta = {
@@ -782,10 +845,12 @@ def run_network(layout: Layout, configs: Path) -> StageRun:
     write_table(edges, layout.table("network_edges"), name="network_edges", meta=meta)
     write_table(signed, layout.table("signed_edges"), name="signed_edges", meta=meta)
     doc_ids = layout.partition_ids("stance")
-    drawn = len(doc_ids) <= config.figure_max_documents
-    scopes = [("corpus", "all", False)] + [("document", d, drawn) for d in doc_ids]
-    if not drawn:  # no figure is better than one left over from an earlier, smaller run
-        for doc_id in doc_ids:
+    # a figure for each document in which two actors are mentioned together, unless the corpus is too big to draw
+    linked = set(edges.loc[edges["scope"] == "document", "scope_id"])
+    drawn = {d for d in doc_ids if d in linked} if len(doc_ids) <= config.figure_max_documents else set()
+    scopes = [("corpus", "all", False)] + [("document", d, d in drawn) for d in doc_ids]
+    for doc_id in doc_ids:  # no figure is better than one left over from an earlier run
+        if doc_id not in drawn:
             (layout.figures / f"{doc_id}.network.png").unlink(missing_ok=True)
     # exports are quick to write in this process; figures (about 0.1 s each) are worth a pool of processes
     executor = make_executor("local") if drawn else LocalExecutor()
@@ -861,14 +926,17 @@ def _newest_input_date(layout: Layout) -> str:
 
 
 def run_report(layout: Layout, configs: Path) -> StageRun:
-    """Write ``OUT/report.html``: one self-contained file comparing stance across sections and documents."""
+    """Write ``OUT/report.html``, one self-contained file comparing stance across sections and documents, and
+    ``OUT/datapackage.json``, the Frictionless descriptor of the tables."""
     from pipeline.artifacts import write_text_atomic
+    from pipeline.datapackage import descriptor_json
     from pipeline.stages.report import render_report
 
     run = StageRun("report")
     config = load_stage_config("report", configs)
     html = render_report(report_inputs(layout, configs), config=config)
     write_text_atomic(layout.report, html)
+    write_text_atomic(layout.datapackage, descriptor_json())
     run.outcomes.append(Outcome(str(layout.report), None, "done"))
     record_summary(layout, run)
     return run

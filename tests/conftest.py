@@ -54,12 +54,14 @@ def nlp():
 
 @pytest.fixture(scope="session")
 def chapter_run(tmp_path_factory) -> Path:
-    """The whole pipeline (ingest .. network) run on the chapter alone; returns the output folder."""
+    """The whole pipeline (ingest .. report) run on the chapter alone, and its review sheet; returns the output
+    folder."""
     texts = tmp_path_factory.mktemp("texts")
     shutil.copy(CHAPTER, texts / CHAPTER.name)
     out = tmp_path_factory.mktemp("out")
     for stage in ("ingest", "parse", "entities", "stance", "network", "report"):
         run_pipeline(stage, "--texts", str(texts), "--out", str(out), "--configs", str(CONFIGS))
+    run_pipeline("review", "--out", str(out), "--configs", str(CONFIGS))
     return out
 
 

@@ -126,3 +126,15 @@ def test_damaged_artifact_is_named(tmp_path):
 def test_missing_artifact_names_the_stage_to_run(tmp_path):
     with pytest.raises(ArtifactError, match="artifact 'sentences' is missing; run the stage that writes it first"):
         read_table(Layout(tmp_path).table("sentences"), name="sentences")
+
+
+def test_a_few_columns_read_alone_equal_those_columns_of_the_whole_table(tmp_path):
+    layout = Layout(tmp_path)
+    for doc_id in ("a", "b"):
+        write_table(sections(doc_id), layout.partition("sections", doc_id), name="sections", meta=META)
+    columns = ["doc_id", "section_index"]
+    whole = read_table(layout.table("sections"), name="sections")
+    few = read_table(layout.table("sections"), name="sections", columns=columns)
+    pd.testing.assert_frame_equal(few, whole[columns])
+    (tmp_path / "empty.parquet").mkdir()
+    assert list(read_table(tmp_path / "empty.parquet", name="sections", columns=columns).columns) == columns

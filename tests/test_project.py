@@ -22,9 +22,9 @@ def test_no_tracked_file_points_outside_the_clone():
     assert offenders == []
 
 
-def test_the_development_corpus_ships_with_its_provenance():
-    texts = sorted(p.name for p in DEV_CORPUS.glob("*.txt"))
-    assert len(texts) == 30
+def test_the_labelled_corpus_ships_with_its_provenance():
+    texts = sorted(p.name for folder in ("dev", "extra") for p in (DEV_CORPUS.parent / folder).glob("*.txt"))
+    assert len(texts) == 40
     for table in ("SOURCES.tsv", "METADATA.tsv"):
         rows = (DEV_CORPUS.parent / table).read_text(encoding="utf-8").splitlines()[1:]
         assert sorted(row.split("\t")[0] for row in rows) == texts

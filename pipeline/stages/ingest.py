@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 import pandas as pd
@@ -24,6 +25,9 @@ NOTE_SYMBOL = re.compile("^\\s*(?P<symbol>[\ue000-\uf8ff*†‡])\\s*(?P<rest>.*
 DATE_LINE = re.compile(
     r"^\s*(?P<year>(19|20)\d\d)-\d\d-\d\d\b.{0,60}$|^\s*\d{1,2} [A-Z][a-z]+ (?P<year2>(19|20)\d\d)\b.{0,60}$"
 )
+# Lines that name who wrote or owns a text, never its title: a byline ("By Jane Doe") and a copyright line.
+BYLINE = re.compile(r"^[Bb]y\s+(?P<name>[A-Z].*)$")
+COPYRIGHT = re.compile(r"^(?:copyright\b|©|\(c\)\s)", re.IGNORECASE)
 SENTENCE_END = re.compile(r"[.!?][”\"’')\]]*\d{0,3}\s*$")
 YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)")
 MARKER_BEFORE = ".,;:!?\"'”’)]"
@@ -260,8 +264,25 @@ class FrontMatter:
     extra: list[str] = field(default_factory=list)
 
 
-def _front_matter(blocks: list[Block], dehyphenator: Dehyphenator) -> tuple[FrontMatter, int]:
-    """Title, author and date lines before the first prose block; returns how many blocks they take."""
+def _title_like(text: str) -> bool:
+    """Whether a front-matter line can be a document's title: it opens with a capital or a digit, has a word, does
+    not end like a sentence or a clause (a question mark may end a title) and is no copyright line."""
+    return (
+        (text[:1].isupper() or text[:1].isdigit())
+        and re.search(r"[^\W\d_]{2}", text) is not None
+        and text[-1] not in ".,;:"
+        and COPYRIGHT.match(text) is None
+    )
+
+
+def _front_matter(blocks: list[Block], dehyphenator: Dehyphenator, *, chapter: bool) -> tuple[FrontMatter, int]:
+    """Title, author and date lines before the first prose block; returns how many blocks they take.
+
+    A ``chapter`` (an OSCE Yearbook layout) opens with its author, so a name-like first line is the author and the
+    next line the title. Any other document is read as opening with its title: the first line that can be a title
+    (``_title_like``) is it, an author is only a marked line or a byline, and a copyright line is kept as front
+    matter, so the line naming who wrote or owns a text is never its title.
+    """
     front = FrontMatter()
     count = 0
     for block in blocks[:6]:
@@ -270,12 +291,17 @@ def _front_matter(blocks: list[Block], dehyphenator: Dehyphenator) -> tuple[Fron
         text = strip_private_use(join_lines([line.text for line in block.lines], dehyphenator))
         has_note_marker = re.search("[\ue000-\uf8ff*†]", block.raw) is not None
         date = DATE_LINE.match(text)
+        byline = None if chapter else BYLINE.match(text)
         if date:
             front.year = int(date.group("year") or date.group("year2"))
-        elif front.author is None and (has_note_marker or (count == 0 and _looks_like_name(text))):
+        elif front.author is None and (has_note_marker or (chapter and count == 0 and _looks_like_name(text))):
             front.author = re.sub(r"\s*[*†‡]+$", "", text)
-        elif front.title is None:
+        elif front.author is None and byline:
+            front.author = byline.group("name")
+        elif front.title is None and (chapter or _title_like(text)):
             front.title = text
+        elif not chapter and COPYRIGHT.match(text):
+            front.extra.append(text)
         elif front.year is not None and not text.endswith((",", ":", ";")) and ": " not in text:
             front.extra.append(text)  # a dateline after the date: venue, time
         else:
@@ -359,8 +385,41 @@ def _year_from(*candidates: str | None) -> int | None:
     return None
 
 
-def ingest_text(text: str, *, doc_id: str, source_name: str, config: IngestConfig) -> IngestResult:
-    """Turn one document's raw text into its structured tables. Pure: no file I/O."""
+def _file_title(source_name: str) -> str:
+    """A document's title from its file name: the name without folder and extension."""
+    return PurePath(source_name).stem or source_name
+
+
+def _layout_warning(source_name: str, front: FrontMatter, metadata_title: str | None, *, n_headings: int) -> str:
+    """Why a text that is not laid out as an OSCE Yearbook chapter may have a coarse structure: where its title
+    came from, and how many heading-like lines divide it."""
+    origin = (
+        "its first heading-like line"
+        if front.title
+        else "METADATA.tsv"
+        if metadata_title
+        else "the file name (no heading-like first line)"
+    )
+    lines = f"{n_headings} short title-case line{'s' if n_headings > 1 else ''}"
+    sections = (
+        "no heading found, so the whole text is one section"
+        if n_headings == 0
+        else f"sections split only at the {lines} taken as headings"
+    )
+    return (
+        f"{source_name}: layout not recognised as an OSCE Yearbook chapter (no running citation line with a page "
+        f"range); title taken from {origin}; {sections}"
+    )
+
+
+def ingest_text(
+    text: str, *, doc_id: str, source_name: str, config: IngestConfig, metadata_title: str | None = None
+) -> IngestResult:
+    """Turn one document's raw text into its structured tables. Pure: no file I/O.
+
+    ``metadata_title`` (from ``METADATA.tsv``) is the title when the text shows none; a text that is not laid out
+    as an OSCE Yearbook chapter falls back to its file name, with a warning that says how it was read.
+    """
     lines = split_lines(text)
     layout = read_layout(lines, config)
     dehyphenator = Dehyphenator(
@@ -368,13 +427,15 @@ def ingest_text(text: str, *, doc_id: str, source_name: str, config: IngestConfi
         join_min_zipf=config.dehyphenate_min_zipf,
         keep_min_zipf=config.hyphen_keep_min_zipf,
     )
-    front, n_front = _front_matter(layout.blocks, dehyphenator)
+    chapter = bool(layout.citations)  # a running citation line with the chapter's page range
+    front, n_front = _front_matter(layout.blocks, dehyphenator, chapter=chapter)
     if n_front >= len(layout.blocks):  # nothing but short blocks: they are the body, not a title page
         front, n_front = FrontMatter(), 0
     section_titles: list[str] = []
     section_lines: list[list[Line]] = []
     paragraph_rows: list[dict[str, object]] = []
     body_blocks = layout.blocks[n_front:]
+    synthetic = 0  # 1 when the first section is the untitled opening, not a heading of the text
     has_headings = any(_is_heading(b, config) for b in body_blocks[:-1])
     for k, block in enumerate(body_blocks):
         if k < len(body_blocks) - 1 and _is_heading(block, config):
@@ -386,6 +447,7 @@ def ingest_text(text: str, *, doc_id: str, source_name: str, config: IngestConfi
             continue
         if not section_titles:
             section_titles.append("Introduction" if has_headings else "Full text")
+            synthetic = 1
             section_lines.append([])
         starts, ends = _spans(block.lines)
         section_lines[-1].extend(block.lines)
@@ -445,9 +507,13 @@ def ingest_text(text: str, *, doc_id: str, source_name: str, config: IngestConfi
     citation = layout.citations[0] if layout.citations else None
     pages = CITATION.match(citation) if citation else None
     warnings = [f"{source_name}: footnote {n} has no marker in the body" for n in numbers if n not in markers]
+    document_title = front.title or metadata_title
+    if not chapter:
+        document_title = document_title or _file_title(source_name)
+        warnings.append(_layout_warning(source_name, front, metadata_title, n_headings=len(section_titles) - synthetic))
     document = {
         "doc_id": doc_id,
-        "title": front.title,
+        "title": document_title,
         "author": front.author,
         "year": _year_from(pages.group("body") if pages else None) or front.year or _year_from(source_name),
         "first_page": int(pages.group("first")) if pages else None,

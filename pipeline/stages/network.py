@@ -34,6 +34,10 @@ NODE_ATTRIBUTES = ("name", "label", "mentions", "degree", "weighted_degree", "be
 NODE_COLUMNS = ["entity_id", *NODE_ATTRIBUTES]
 EDGE_COLUMNS = ["source", "target", "count", "npmi", "jaccard", "sentence_ids"]
 SIGNED_COLUMNS = ["holder", "target", "n_pro", "n_anti", "net", "sign", "sentence_ids"]
+# the columns of its inputs the networks are built from (the stage reads no others: no sentence's text)
+MENTION_COLUMNS = ["doc_id", "sentence_id", "zone", "entity_id", "mention_kind"]
+SENTENCE_COLUMNS = ["doc_id", "sentence_id", "zone", "section_index", "paragraph_index"]
+STANCE_COLUMNS = ["doc_id", "sentence_id", "section_index", "target", "label", "holder"]
 DECIMALS = 6
 LAYOUT_SEED = 7
 FIGURE_INCHES, FIGURE_DPI = (10.0, 8.0), 120
@@ -675,7 +679,9 @@ def export_batch(
     wanted = {(scope, scope_id) for scope, scope_id, _ in scopes}
 
     def rows(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame[[key in wanted for key in zip(frame["scope"], frame["scope_id"], strict=True)]]
+        # a boolean array, not a list: indexing with an empty list (an empty table) would select no columns
+        keep = np.array([key in wanted for key in zip(frame["scope"], frame["scope_id"], strict=True)], dtype=bool)
+        return frame[keep]
 
     return ExportBatch(rows(nodes), rows(edges), rows(signed), list(scopes), list(windows), figure_top_n)
 
@@ -777,4 +783,6 @@ def _table(rows: list[dict[str, Any]] | pd.DataFrame, name: str, *, sort: list[s
             frame[field.name] = frame[field.name].astype("float64")
         elif pa.types.is_string(field.type):
             frame[field.name] = frame[field.name].astype("str")
+        elif pa.types.is_list(field.type):  # lists of no rows would otherwise be a float column
+            frame[field.name] = frame[field.name].astype(object)
     return frame.sort_values(sort, kind="stable").reset_index(drop=True)

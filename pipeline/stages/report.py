@@ -29,7 +29,7 @@ from pipeline.figures import (
     target_label,
 )
 
-# In the learned model's n-grams, a reference to the judged target reads "tgt" and one to another target "oth".
+# In the learned model's n-grams, a reference to the judged target reads "tgt" and another actor "oth".
 PLACEHOLDERS = ("tgt", "tgtself", "oth")
 MIN_SECTION_N = 2
 
@@ -44,6 +44,8 @@ REPORT_TABLES = (
     "mentions",
     "sentences",
     "entities",
+    "network_nodes",
+    "network_edges",
 )
 
 
@@ -59,6 +61,8 @@ class ReportInputs:
     mentions: pd.DataFrame
     sentences: pd.DataFrame
     entities: pd.DataFrame
+    network_nodes: pd.DataFrame
+    network_edges: pd.DataFrame
     network_pngs: dict[str, bytes] = field(default_factory=dict)
     evaluation: dict[str, Any] | None = None
     provenance: dict[str, str] = field(default_factory=dict)
@@ -123,6 +127,12 @@ def _swatch(target: str, colors: dict[str, str]) -> str:
     return f'<span class="swatch" style="background:{color}"></span>{html.escape(target_label(target))}'
 
 
+def _any_of(targets: Sequence[str]) -> str:
+    """The targets as a reader names them in one phrase: ``Russia or Ukraine``, ``A, B or C`` (escaped)."""
+    names = [html.escape(target_label(t)) for t in targets] or ["a target"]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
 def _section_name(index: object, title: object) -> str:
     return f"§{_int(index) + 1} {_e(title)}"
 
@@ -134,7 +144,7 @@ def _cue_pattern(cue: str, references: Mapping[str, Sequence[str]]) -> str | Non
     """A regex for the leading word(s) of a cue (``"aggression (wrongdoing, ...)"`` or an n-gram like ``"tgt s"``).
 
     The learned model's placeholders (``tgt``, ``oth``) match the sentence's references to the target and to the
-    other targets; a cue is skipped when one of them has no reference, or when it is a single one-letter word.
+    other actors; a cue is skipped when one of them has no reference, or when it is a single one-letter word.
     """
     words = cue.split(" (", 1)[0].split()
     real = [w for w in words if w.lower() not in PLACEHOLDERS]
@@ -206,16 +216,16 @@ def sentence_references(mentions: pd.DataFrame) -> SentenceReferences:
     return references
 
 
-def _placeholders(mentioned: list[tuple[str, str]], target: str, targets: Sequence[str]) -> dict[str, list[str]]:
-    """What ``tgt`` and ``oth`` stand for in one sentence: mentions of the target (else of any non-target actor,
-    e.g. an official of the target) and mentions of the other targets."""
-    others = set(targets) - {target}
+def _placeholders(mentioned: list[tuple[str, str]], target: str) -> dict[str, list[str]]:
+    """What ``tgt`` and ``oth`` stand for in one sentence: mentions of the target (else of any actor, e.g. an
+    official of the target) and mentions of the other actors (the model reads every other state, organisation or
+    person as ``oth``)."""
     own = [text for entity_id, text in mentioned if entity_id == target]
-    fallback = [text for entity_id, text in mentioned if entity_id not in others]
-    return {"tgt": own or fallback, "oth": [text for entity_id, text in mentioned if entity_id in others]}
+    others = [text for entity_id, text in mentioned if entity_id != target]
+    return {"tgt": own or others, "oth": others}
 
 
-def _evidence_item(row: dict[Any, Any], *, references: SentenceReferences, targets: Sequence[str]) -> str:
+def _evidence_item(row: dict[Any, Any], *, references: SentenceReferences) -> str:
     cues = _cues(row.get("evidence"))
     reviewed = row.get("method") == "reviewed"
     meta = [
@@ -228,15 +238,13 @@ def _evidence_item(row: dict[Any, Any], *, references: SentenceReferences, targe
     if cues:
         meta.append(("the model's cues: " if reviewed else "cues: ") + "; ".join(html.escape(c) for c in cues))
     mentioned = references.get((str(row["doc_id"]), _int(row["sentence_id"])), [])
-    placeholders = _placeholders(mentioned, str(row["target"]), targets)
+    placeholders = _placeholders(mentioned, str(row["target"]))
     text = highlight_cues(str(row["text"]), cues, references=placeholders)
     return f'<li><blockquote>{text}</blockquote><div class="meta">{" · ".join(meta)}</div></li>'
 
 
-def _evidence_list(
-    rows: Sequence[Record], heading: str, *, references: SentenceReferences, targets: Sequence[str]
-) -> str:
-    items = "".join(_evidence_item(r, references=references, targets=targets) for r in rows)
+def _evidence_list(rows: Sequence[Record], heading: str, *, references: SentenceReferences) -> str:
+    items = "".join(_evidence_item(r, references=references) for r in rows)
     body = f"<ol>{items}</ol>" if items else '<p class="none">No sentence with this label.</p>'
     return f'<div class="evidence-column"><h5>{heading}</h5>{body}</div>'
 
@@ -338,7 +346,7 @@ def _method_phrase(methods: Iterable[object]) -> str:
         count[0] += 1
         count[1] += "cross-fitted" in method
     if not counts:
-        return "no sentence mentions a target"
+        return "none: no sentence refers to a target"
     parts = []
     for method in sorted(counts):
         judgements, crossed = counts[method]
@@ -376,6 +384,9 @@ def glance(summary: Sequence[Record], *, doc_anchor: str, targets: Sequence[str]
     lines = []
     for target in targets:
         label = html.escape(target_label(target))
+        if not any(row["target"] == target and row["n"] > 0 for row in summary):
+            lines.append(f"<li>{label}: no sentence in this document refers to it.</li>")
+            continue
         rows = [
             row
             for row in summary
@@ -538,7 +549,7 @@ def _section_evidence(
             f"{f'; {cell.reviewed} reviewed' if cell.reviewed else ''})</span>"
         )
         columns = "".join(
-            _evidence_list(cell.strongest.get(label, []), f"Strongest {label}", references=references, targets=targets)
+            _evidence_list(cell.strongest.get(label, []), f"Strongest {label}", references=references)
             for label in ("anti", "pro")
         )
         anchor = _anchor(doc_anchor, "s", index, target)
@@ -571,22 +582,29 @@ def _document_section(
     rows: _DocumentRows,
     *,
     network: bytes | None,
+    network_actors: int,
+    comentions: bool,
     config: ReportConfig,
     targets: Sequence[str],
     references: SentenceReferences,
     figure_note: str | None,
 ) -> str:
-    """One document's part of the report; ``figure_note`` replaces the stance-by-section figure when given."""
+    """One document's part of the report; ``figure_note`` replaces the stance-by-section figure when given. What a
+    document lacks (a sentence about a target, an actor, two actors mentioned together) is said in words, in place
+    of the figures and tables it would leave empty."""
     doc_id = str(document["doc_id"])
     doc_anchor = _anchor("doc", doc_id)
+    judged = rows.summary_frame is not None and int(rows.summary_frame["n"].sum()) > 0
     parts = [
         f'<section class="document" id="{doc_anchor}"><h2>{_e(document.get("title"), html.escape(doc_id))}</h2>',
-        glance(rows.summary, doc_anchor=doc_anchor, targets=targets),
+        glance(rows.summary, doc_anchor=doc_anchor, targets=targets)
+        if judged
+        else f'<div class="glance"><h3>At a glance</h3><p>{_no_target_sentence(targets)}.</p></div>',
         _metadata(document, _method_phrase(rows.methods)),
         "<h3>Stance across sections</h3>",
     ]
-    if rows.summary_frame is None or int(rows.summary_frame["n"].sum()) == 0:
-        parts.append('<p class="none">No sentence of this document mentions a target.</p>')
+    if not judged:
+        parts.append(f'<p class="none">{_no_target_sentence(targets)}, so there is no stance to compare.</p>')
     elif figure_note is not None:
         parts.append(f'<p class="none">{figure_note}</p>')
     else:
@@ -597,25 +615,32 @@ def _document_section(
             f"point rests on a single sentence. {interval_note(rows.methods)}"
         )
         parts.append(_figure(stance_by_section_figure(rows.summary_frame, targets=targets), alt, caption))
-    parts.append(_stance_table(rows.summary, doc_anchor=doc_anchor, colors=target_colors(targets)))
-    parts.append(
-        f"<h3>Evidence by section</h3><p class=note>Per section and target, the {config.evidence_per_cell} "
-        "strongest anti and pro sentences. Marked words are the cues behind the label: <mark class=rule>lexicon "
-        "cues</mark> of the rules and <mark class=ngram>n-grams</mark> that weighed most in the learned model "
-        "(in these, <code>tgt</code> stands for the target and <code>oth</code> for another target).</p>"
-        '<p class="controls"><button type="button" data-details="open">Open all</button> '
-        '<button type="button" data-details="close">Close all</button></p>'
-    )
-    parts.extend(
-        _section_evidence(s, rows, doc_anchor=doc_anchor, targets=targets, references=references) for s in rows.sections
-    )
+    if judged:
+        parts.extend(
+            _stance_and_evidence(rows, doc_anchor=doc_anchor, config=config, targets=targets, references=references)
+        )
     parts.append(
         f"<h3>Actors per section</h3><p class=note>The {config.top_actors} entities mentioned most often in the "
         "body text of each section.</p>"
     )
-    parts.append(_actors_table(rows))
+    parts.append(
+        _actors_table(rows)
+        if any(rows.actors.values())
+        else '<p class="none">No actor is mentioned in the body of this document.</p>'
+    )
     parts.append("<h3>Co-mention network</h3>")
-    if network:
+    if network_actors < 2:
+        parts.append(
+            '<p class="none">Fewer than two actors are mentioned often enough in this document to be nodes of a '
+            "co-mention network (each needs <code>min_count</code> body mentions, <code>configs/network.yaml</code>"
+            "), so it has none.</p>"
+        )
+    elif not comentions:
+        parts.append(
+            '<p class="none">No two actors are mentioned together in this document (in one sentence or paragraph, '
+            "the windows of <code>configs/network.yaml</code>), so it has no co-mention network.</p>"
+        )
+    elif network:
         caption = "Actors linked when they are mentioned together (windows as configured for the network stage)."
         parts.append(_figure(network, "Co-mention network of the actors of this document", caption))
     else:
@@ -625,6 +650,35 @@ def _document_section(
         )
     parts.append("</section>")
     return "".join(parts)
+
+
+def _no_target_sentence(targets: Sequence[str], where: str = "this document") -> str:
+    """What a document (or ``where``) without a judged sentence lacks, as the start of a sentence (escaped)."""
+    return f"No sentence in {where} refers to {_any_of(targets)}"
+
+
+def _stance_and_evidence(
+    rows: _DocumentRows,
+    *,
+    doc_anchor: str,
+    config: ReportConfig,
+    targets: Sequence[str],
+    references: SentenceReferences,
+) -> list[str]:
+    """The stance table of a document's sections and the evidence behind each of its cells."""
+    parts = [_stance_table(rows.summary, doc_anchor=doc_anchor, colors=target_colors(targets))]
+    parts.append(
+        f"<h3>Evidence by section</h3><p class=note>Per section and target, the {config.evidence_per_cell} "
+        "strongest anti and pro sentences. Marked words are the cues behind the label: <mark class=rule>lexicon "
+        "cues</mark> of the rules and <mark class=ngram>n-grams</mark> that weighed most in the learned model "
+        "(in these, <code>tgt</code> stands for the target and <code>oth</code> for another actor).</p>"
+        '<p class="controls"><button type="button" data-details="open">Open all</button> '
+        '<button type="button" data-details="close">Close all</button></p>'
+    )
+    parts.extend(
+        _section_evidence(s, rows, doc_anchor=doc_anchor, targets=targets, references=references) for s in rows.sections
+    )
+    return parts
 
 
 # ---------------------------------------------------------------------------------------------------- corpus
@@ -642,6 +696,16 @@ def _corpus_section(inputs: ReportInputs, *, targets: Sequence[str]) -> str:
         )
         figure = stance_by_document_figure(by_document, targets=targets)
         parts.append(_figure(figure, "Stance index per document with 95% intervals and n", caption))
+    totals = by_document.groupby("doc_id", sort=False)["n"].sum()
+    silent = document_order(by_document[by_document["doc_id"].isin(totals.index[totals == 0])])
+    if totals.size and len(silent) == totals.size:
+        parts.append(f'<p class="none">{_no_target_sentence(targets, "any of these documents")}.</p>')
+    elif len(silent):
+        names = "; ".join(html.escape(str(name)) for name in silent["name"])
+        parts.append(
+            f'<p class="none">{_no_target_sentence(targets, f"{len(silent)} of the {totals.size} documents")}: '
+            f"{names}.</p>"
+        )
     per_document: dict[object, list[Record]] = {}
     for row in by_document.sort_values(["doc_id", "target"], kind="stable").to_dict("records"):
         per_document.setdefault(row["doc_id"], []).append(row)
@@ -708,9 +772,13 @@ def _score_cell(scores: object, key: str) -> str:
     return "—" if number is None else f"{number:.2f}"
 
 
-def _evaluation_section(evaluation: dict[str, Any] | None, stance: pd.DataFrame) -> str:
+def _evaluation_section(evaluation: dict[str, Any] | None, stance: pd.DataFrame, *, targets: Sequence[str]) -> str:
     parts = ['<section id="evaluation"><h2>How well the stance method scores</h2>']
-    parts.append(f"<p>This report's stance labels come from: {method_summary(stance)}.</p>")
+    if (stance["label"] != "none").any():
+        parts.append(f"<p>This report's stance labels come from: {method_summary(stance)}.</p>")
+    else:
+        where = "these documents" if stance["doc_id"].nunique() > 1 else "this document"
+        parts.append(f"<p>{_no_target_sentence(targets, where)}, so no stance label was given.</p>")
     card = evaluation or {}
     scores = card.get("scores")
     if not isinstance(scores, dict) or not scores:
@@ -881,6 +949,9 @@ def render_report(inputs: ReportInputs, *, config: ReportConfig) -> str:
     rows = _rows_by_document(inputs, actors=actors, limit=config.evidence_per_cell)
     references = sentence_references(inputs.mentions)
     figure_note = _section_figure_note(len(documents), config=config)
+    nodes, edges = inputs.network_nodes, inputs.network_edges
+    network_actors = Counter(nodes.loc[nodes["scope"] == "document", "scope_id"].astype(str))
+    comentions = set(edges.loc[edges["scope"] == "document", "scope_id"].astype(str))
     title = html.escape(config.title)
     contents = [
         f'<li><a href="#{_anchor("doc", d["doc_id"])}">{_e(d.get("title"), html.escape(str(d["doc_id"])))}</a></li>'
@@ -907,6 +978,8 @@ def render_report(inputs: ReportInputs, *, config: ReportConfig) -> str:
             d,
             rows.get(str(d["doc_id"]), _DocumentRows()),
             network=inputs.network_pngs.get(str(d["doc_id"])),
+            network_actors=network_actors[str(d["doc_id"])],
+            comentions=str(d["doc_id"]) in comentions,
             config=config,
             targets=targets,
             references=references,
@@ -914,7 +987,7 @@ def render_report(inputs: ReportInputs, *, config: ReportConfig) -> str:
         )
         for d in documents
     )
-    body.append(_evaluation_section(inputs.evaluation, inputs.stance))
+    body.append(_evaluation_section(inputs.evaluation, inputs.stance, targets=targets))
     body.append("</main>")
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'

@@ -17,7 +17,7 @@ from pipeline.config import StanceConfig
 from pipeline.gazetteer import Gazetteer
 from pipeline.stages.parse import iter_sentences
 from pipeline.stance_estimates import CLASSES, PROBABILITY_COLUMNS
-from pipeline.stance_features import SIGNAL_NAMES, Lexicon, marked_text, read_target, signals
+from pipeline.stance_features import FEATURE_DESIGNS, SIGNAL_NAMES, Lexicon, marked_text, read_target, signals
 from pipeline.stance_learned import StanceBundle
 from pipeline.stance_rules import judge
 
@@ -40,6 +40,7 @@ def analyse(
     items: Iterable[SentenceItem], *, config: StanceConfig, gazetteer: Gazetteer, lexicon: Lexicon
 ) -> pd.DataFrame:
     """One row per sentence and target: whether it is mentioned, the marked text, rule signals and rule verdict."""
+    design = FEATURE_DESIGNS[config.learned.feature_design]
     rows = []
     for item in items:
         sentence = item.span.text.strip()  # a span rebuilds its text from its tokens on every access
@@ -55,7 +56,7 @@ def analyse(
                     "target": target.name,
                     "mentioned": view.mentioned,
                     "sentence": sentence,
-                    "text": marked_text(item.span, item.actors, view, gazetteer, config.targets),
+                    "text": marked_text(item.span, item.actors, view, target, gazetteer, design, config.targets),
                     **signals(view),
                     "rule_label": verdict.label,
                     "rule_score": verdict.score,

@@ -119,6 +119,13 @@ def test_demonym_is_a_state_only_before_a_state_noun(mentions_of):
     assert mentions_of("He is Russian, and his wife is British.").empty
 
 
+def test_a_people_or_nation_named_by_its_demonym_is_the_state_but_a_named_republic_is_not(mentions_of):
+    mentions = mentions_of("The Ukrainian people resisted. The Russian economy shrank. A united Ukrainian nation.")
+    assert found(mentions) == [("Ukrainian", "ukraine"), ("Russian", "russia"), ("Ukrainian", "ukraine")]
+    republic = mentions_of("The Belarusian People's Republic was proclaimed in 1918.")
+    assert ("Belarusian", "belarus") not in found(republic)
+
+
 def test_we_is_the_state_of_the_speaker_named_in_a_transcript_label(mentions_of):
     mentions = mentions_of(
         "President of Belarus Alexander Lukashenko: We are ready to help.",

@@ -237,3 +237,92 @@ def test_hostile_text_either_ingests_or_fails_cleanly(ingest_config, lines, host
         assert row.text == row.text.strip()
         for s, e in zip(row.span_starts, row.span_ends, strict=True):
             assert 0 <= s < e <= len(text)
+
+
+# ------------------------------------------------------------------------------------------- other layouts
+
+PROSE = (
+    "Permission is hereby granted, free of charge, to any person obtaining a copy of this software, to deal in "
+    "the software without restriction, subject to the conditions that follow in this text.\n"
+)
+
+
+def layout_warning(source: str, title_from: str, sections: str) -> str:
+    return (
+        f"{source}: layout not recognised as an OSCE Yearbook chapter (no running citation line with a page range);"
+        f" title taken from {title_from}; {sections}"
+    )
+
+
+def test_text_without_a_chapter_layout_opens_with_its_title(ingest_config):
+    """A licence: its name is the title, not an author; its copyright line is front matter, not the title."""
+    text = "MIT License\n\nCopyright (c) 2019 Explosion AI\n\n" + PROSE
+    result = ingest_text(text, doc_id="mit", source_name="texts/mit.txt", config=ingest_config)
+    doc = result.document
+    assert (doc["title"], doc["author"], doc["front_matter"]) == (
+        "MIT License",
+        None,
+        ["Copyright (c) 2019 Explosion AI"],
+    )
+    assert doc["warnings"] == [
+        layout_warning(
+            "texts/mit.txt", "its first heading-like line", "no heading found, so the whole text is one section"
+        )
+    ]
+    assert result.paragraphs["text"].tolist() == [PROSE.strip()]
+
+
+def test_copyright_line_and_byline_are_never_the_title(ingest_config):
+    text = "Copyright (c) 2024 Acme\n\nTally User Guide\n\nBy Jane Doe\n\n" + PROSE
+    doc = ingest_text(text, doc_id="t", source_name="tally.txt", config=ingest_config).document
+    assert (doc["title"], doc["author"], doc["front_matter"]) == (
+        "Tally User Guide",
+        "Jane Doe",
+        ["Copyright (c) 2024 Acme"],
+    )
+
+
+def test_a_sentence_is_body_text_not_a_title(ingest_config):
+    """Short sentences at the top of a text stay in its body; the title then comes from the file name."""
+    text = "Russia is large. Russia is cold.\n\nThe weather was fine and the crops grew well.\n"
+    result = ingest_text(text, doc_id="n", source_name="texts/notes.txt", config=ingest_config)
+    assert result.paragraphs["text"].tolist() == [
+        "Russia is large. Russia is cold.",
+        "The weather was fine and the crops grew well.",
+    ]
+    assert result.document["title"] == "notes"
+    assert result.document["warnings"] == [
+        layout_warning(
+            "texts/notes.txt",
+            "the file name (no heading-like first line)",
+            "no heading found, so the whole text is one section",
+        )
+    ]
+
+
+def test_metadata_title_comes_before_the_file_name(ingest_config):
+    result = ingest_text(
+        "Belarus is a country.\n", doc_id="b", source_name="b.txt", config=ingest_config, metadata_title="On Belarus"
+    )
+    assert result.document["title"] == "On Belarus"
+    assert "title taken from METADATA.tsv;" in result.document["warnings"][0]
+
+
+def test_chapter_without_its_citation_lines_keeps_author_title_and_sections(chapter, chapter_text, ingest_config):
+    """Read as a text of unknown layout, the chapter still finds its author (the line with a note mark), its title
+    and its sections, and is warned about the layout it lacks."""
+    from pipeline.stages.ingest import CITATION
+
+    uncited = "\n".join(line for line in chapter_text.split("\n") if not CITATION.match(line))
+    result = ingest_text(uncited, doc_id="c", source_name="c.txt", config=ingest_config)
+    for key in ("title", "author"):
+        assert result.document[key] == chapter.document[key]
+    assert result.sections["section_title"].tolist() == EXPECTED_SECTIONS
+    assert result.paragraphs["text"].tolist() == chapter.paragraphs["text"].tolist()
+    assert result.document["warnings"] == [
+        layout_warning(
+            "c.txt",
+            "its first heading-like line",
+            "sections split only at the 5 short title-case lines taken as headings",
+        )
+    ]

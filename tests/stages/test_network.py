@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.artifacts import read_table, write_table
 from pipeline.config import NetworkConfig, load_stage_config
 from pipeline.schemas import SCHEMAS
 from pipeline.stages.network import (
@@ -228,6 +229,36 @@ def test_empty_input_gives_empty_tables_that_fit_the_schemas():
     assert nodes.empty and edges.empty
     assert_fits_schema(nodes, "network_nodes")
     assert_fits_schema(edges, "network_edges")
+
+
+def test_actors_never_mentioned_together_give_nodes_and_an_empty_edge_table_that_writes(tmp_path):
+    """Two actors in sentences of their own: nodes of degree 0, no edges, and the empty edge table is written and
+    read back with its schema (its list column must not come out as floats)."""
+    mentions = make_mentions([(0, "a"), (1, "b")])
+    nodes, edges = build_cooccurrence(
+        mentions, make_sentences([(0, 0, 0), (1, 1, 0)]), make_entities({"a": "GPE", "b": "GPE"}), config=CONFIG
+    )
+    assert sorted(nodes.loc[nodes["scope"] == "document", "entity_id"]) == ["a", "b"]
+    assert (nodes["degree"] == 0).all() and edges.empty
+    for frame, name in ((nodes, "network_nodes"), (edges, "network_edges")):
+        write_table(frame, tmp_path / f"{name}.parquet", name=name, meta={"stage": "network"})
+        back = read_table(tmp_path / f"{name}.parquet", name=name)
+        assert list(back.columns) == SCHEMAS[name].names and len(back) == len(frame)
+
+
+def test_empty_tables_export_as_empty_graphs():
+    """A corpus without node actors and without stance: every scope's exports are graphs without nodes."""
+    nodes, edges = build_cooccurrence(make_mentions([]), make_sentences([(0, 0, 0)]), make_entities({}), config=CONFIG)
+    signed = build_signed(make_stance([]))
+    scopes = [("corpus", "all", False), ("document", DOC, False)]
+    batch = export_batch(nodes, edges, signed, scopes, windows=["sentence", "paragraph"], figure_top_n=10)
+    for files in batch_files(batch):
+        assert sorted(files) == sorted(
+            f"{w}.{f}" for w in ("sentence", "paragraph", "signed") for f in ("graphml", "gexf")
+        )
+        for suffix, text in files.items():
+            read = nx.read_graphml if suffix.endswith("graphml") else nx.read_gexf
+            assert read(io.BytesIO(str(text).encode("utf-8"))).number_of_nodes() == 0
 
 
 def test_same_input_in_any_row_order_gives_identical_tables(three_sentences):

@@ -6,6 +6,7 @@ import base64
 import html
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -59,11 +60,11 @@ def report_config():
 
 @pytest.fixture(scope="module")
 def chapter_inputs(tmp_path_factory) -> ReportInputs:
-    """Ingest, parse, entities and stance on the chapter alone, read back as the report's inputs."""
+    """Every stage up to the network on the chapter alone, read back as the report's inputs."""
     texts = tmp_path_factory.mktemp("report_texts")
     shutil.copy(CHAPTER, texts / CHAPTER.name)
     out = tmp_path_factory.mktemp("report_out")
-    for stage in ("ingest", "parse", "entities", "stance"):
+    for stage in ("ingest", "parse", "entities", "stance", "network"):
         run_pipeline(stage, "--texts", str(texts), "--out", str(out), "--configs", str(CONFIGS))
     layout = Layout(out)
     frames = {name: read_table(layout.table(name), name=name) for name in TABLES}
@@ -254,12 +255,61 @@ def test_each_document_shows_only_its_own_rows(chapter_inputs, report_config, ch
         frame = getattr(chapter_inputs, name)
         if "doc_id" in frame.columns:
             frame = pd.concat([frame, frame.assign(doc_id="copy")], ignore_index=True)
+        elif "scope_id" in frame.columns:  # the network tables: the chapter's document scope again, for the copy
+            mine = frame[(frame["scope"] == "document") & (frame["scope_id"] == CHAPTER_ID)]
+            frame = pd.concat([frame, mine.assign(scope_id="copy")], ignore_index=True)
         copied[name] = frame
     inputs = replace(chapter_inputs, **copied)
     page = render_report(inputs, config=report_config)
     assert 'id="corpus"' in page
     assert document_part(page, CHAPTER_ID) == document_part(chapter_html, CHAPTER_ID)
     assert "No network figure was produced" in document_part(page, "copy")
+
+
+def quiet_copy(chapter_inputs: ReportInputs) -> ReportInputs:
+    """The chapter beside a copy of its text that refers to no target and mentions no actor."""
+    quiet = {}
+    for name in ("documents", "sections", "sentences", "stance", "stance_by_section", "stance_by_document"):
+        frame = getattr(chapter_inputs, name)
+        copy = frame.assign(doc_id="quiet")
+        if name in ("documents", "stance_by_document"):
+            copy = copy.assign(title="A quiet text")
+        if name == "stance":
+            copy = copy.assign(label="none", score=0.0, holder=None, evidence=[[]] * len(copy))
+        if name.startswith("stance_by"):
+            copy = copy.assign(
+                n=0, n_pro=0, n_anti=0, n_neutral=0, mean_score=math.nan, ci_low=math.nan, ci_high=math.nan
+            )
+        quiet[name] = pd.concat([frame, copy], ignore_index=True)
+    return replace(chapter_inputs, **quiet)
+
+
+@pytest.mark.slow
+def test_a_document_without_targets_or_actors_says_so_in_words(chapter_inputs, report_config, chapter_html):
+    page = render_report(quiet_copy(chapter_inputs), config=report_config)
+    part = document_part(page, "quiet")
+    assert (
+        '<div class="glance"><h3>At a glance</h3><p>No sentence in this document refers to Russia or Ukraine.</p>'
+        in part
+    )
+    assert "No sentence in this document refers to Russia or Ukraine, so there is no stance to compare." in part
+    assert "<img" not in part and 'class="stance"' not in part and "Evidence by section" not in part
+    assert "No actor is mentioned in the body of this document." in part
+    assert "Fewer than two actors are mentioned often enough in this document" in part
+    assert "No sentence in 1 of the 2 documents refers to Russia or Ukraine: A quiet text." in page
+    assert document_part(page, CHAPTER_ID) == document_part(chapter_html, CHAPTER_ID)
+
+
+@pytest.mark.slow
+def test_actors_never_mentioned_together_are_said_to_be(chapter_inputs, report_config):
+    """The chapter's nodes without its edges: its part says that no two actors are mentioned together."""
+    page = render_report(
+        replace(chapter_inputs, network_edges=chapter_inputs.network_edges.iloc[:0]), config=report_config
+    )
+    assert (
+        '<h3>Co-mention network</h3><p class="none">No two actors are mentioned together in this document (in one '
+        "sentence or paragraph, the windows of <code>configs/network.yaml</code>), so it has no co-mention network.</p>"
+    ) in page
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -9,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.config import load_stage_config
+from pipeline.config import StanceConfig, TargetConfig, load_stage_config
 from pipeline.gazetteer import load_gazetteer
 from pipeline.stages.entities import ActorTagger
 from pipeline.stages.stance import SentenceItem, analyse, predict
-from pipeline.stance_features import load_lexicon
+from pipeline.stance_features import FEATURE_DESIGNS, load_lexicon
 from tests.conftest import CHAPTER, CHAPTER_ID, CONFIGS, ROOT, run_pipeline
 
 
@@ -25,8 +26,10 @@ def stance(chapter_run) -> pd.DataFrame:
 def test_one_row_per_body_sentence_and_target(chapter_run, stance):
     sentences = pd.read_parquet(chapter_run / "sentences.parquet")
     body = sentences[sentences["zone"] == "body"]
-    assert len(stance) == 2 * len(body)
-    assert set(stance["target"]) == {"russia", "ukraine"}
+    targets = {t.name for t in load_stage_config("stance", CONFIGS).targets}
+    assert targets == {"russia", "ukraine", "belarus", "eu"}
+    assert len(stance) == len(targets) * len(body)
+    assert set(stance["target"]) == targets
     assert set(stance["label"]) <= {"none", "neutral", "pro", "anti"}
     assert stance["score"].between(-1, 1).all()
     taking_sides = stance["label"].isin(["pro", "anti"])
@@ -42,7 +45,7 @@ def test_chapter_is_predicted_by_models_that_never_saw_it(stance):
 
 def test_stance_by_section_covers_six_sections_with_reachable_evidence(chapter_run, stance):
     summary = pd.read_parquet(chapter_run / "stance_by_section.parquet")
-    assert len(summary) == 6 * 2
+    assert len(summary) == 6 * len(set(stance["target"]))
     for row in summary.itertuples():
         assert row.n == len(row.sentence_ids) == row.n_pro + row.n_anti + row.n_neutral
         if row.n >= 2:
@@ -55,19 +58,21 @@ def test_stance_by_section_covers_six_sections_with_reachable_evidence(chapter_r
 
 @pytest.fixture(scope="module")
 def analysed(nlp):
-    """Analyse one made-up sentence for every configured target, as the stance stage does."""
-    config = load_stage_config("stance", CONFIGS)
+    """Analyse one made-up sentence for Russia and Ukraine (the shipped config's first two targets), as the stance
+    stage does."""
+    shipped = load_stage_config("stance", CONFIGS)
+    config = dataclasses.replace(shipped, targets=[t for t in shipped.targets if t.name in ("russia", "ukraine")])
     entities_config = load_stage_config("entities", CONFIGS)
     gazetteer = load_gazetteer(ROOT / entities_config.gazetteer)
     lexicon = load_lexicon(ROOT / config.lexicon)
     tagger = ActorTagger(nlp, gazetteer, entities_config)
 
-    def run(text: str, *, year: int = 2017) -> pd.DataFrame:
+    def run(text: str, *, year: int = 2017, stance_config: StanceConfig | None = None) -> pd.DataFrame:
         doc = nlp(text)
         doc.user_data["year"] = year
         tagger(doc)
         item = SentenceItem("d", 0, 0, "s", doc[:], list(doc.spans["actors"]))
-        return analyse([item], config=config, gazetteer=gazetteer, lexicon=lexicon)
+        return analyse([item], config=stance_config or config, gazetteer=gazetteer, lexicon=lexicon)
 
     return run
 
@@ -101,25 +106,67 @@ def test_rules_support_and_mere_mention(judge):
     assert judge("The Russian language is widely spoken in Belarus.")["russia"] == ("none", None)
 
 
-def test_a_new_target_is_a_config_change(tmp_path):
+NATO_TARGET = (
+    "  - name: nato\n    entity_ids: [nato]\n"
+    "    mention_kinds: [name, alias, acronym, metonym, demonym, role, first_person]\n    officials: true\n"
+)
+
+
+def with_other_targets(tmp_path: Path) -> Path:
+    """A copy of the config folder without the shipped Belarus and EU targets and with NATO added."""
     configs = tmp_path / "configs"
     shutil.copytree(CONFIGS, configs)
     stance_yaml = configs / "stance.yaml"
     text = stance_yaml.read_text()
-    new_target = (
-        "  - name: belarus\n    entity_ids: [belarus]\n"
-        "    mention_kinds: [name, alias, acronym, metonym, demonym, role, first_person]\n    officials: true\n"
-    )
-    stance_yaml.write_text(text.replace("# Rules method:", new_target + "# Rules method:", 1))
+    start, end = text.index("  - name: belarus\n"), text.index("# Rules method:")
+    stance_yaml.write_text(text[:start] + NATO_TARGET + text[end:])
+    return configs
+
+
+def test_adding_or_removing_targets_leaves_the_stance_toward_the_others_unchanged(tmp_path, chapter_run, stance):
+    configs = with_other_targets(tmp_path)
     texts, out = tmp_path / "texts", tmp_path / "out"
     texts.mkdir()
     shutil.copy(CHAPTER, texts / CHAPTER.name)
     for stage in ("ingest", "parse", "entities", "stance"):
         run_pipeline(stage, "--texts", str(texts), "--out", str(out), "--configs", str(configs))
-    stance = pd.read_parquet(out / "stance.parquet")
-    belarus = stance[stance["target"] == "belarus"]
-    assert len(belarus) == len(stance) / 3
-    assert (belarus["label"] != "none").sum() > 50, "the chapter is about Belarus"
+    other = pd.read_parquet(out / "stance.parquet")
+    assert sorted(set(other["target"])) == ["nato", "russia", "ukraine"]
+    assert (other[other["target"] == "nato"]["label"] != "none").sum() > 3, "the chapter speaks of NATO"
+    assert sorted(set(stance["target"])) == ["belarus", "eu", "russia", "ukraine"]
+    kept = other[other["target"].isin(["russia", "ukraine"])].reset_index(drop=True)
+    shipped = stance[stance["target"].isin(["russia", "ukraine"])].reset_index(drop=True)
+    assert (shipped["label"] != "none").sum() > 50, "the chapter judges dozens of sentences about Russia and Ukraine"
+    pd.testing.assert_frame_equal(kept, shipped, check_exact=True)  # labels, scores, evidence, holders, methods
+
+
+def test_the_model_reads_the_target_as_tgt_and_every_other_actor_as_oth(analysed):
+    features = analysed("Russia's aggression against Ukraine was condemned by the European Union and by Lukashenko.")
+    texts = dict(zip(features["target"], features["text"], strict=True))
+    assert texts == {
+        "russia": "TGT 's aggression against OTH was condemned by the OTH and by OTH .",
+        "ukraine": "OTH 's aggression against TGT was condemned by the OTH and by OTH .",
+    }
+    assert features["other_actor"].tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("design", sorted(FEATURE_DESIGNS))
+def test_only_the_configured_targets_design_reads_the_other_targets(analysed, design):
+    shipped = load_stage_config("stance", CONFIGS)
+    two = [t for t in shipped.targets if t.name in ("russia", "ukraine")]
+    learned = dataclasses.replace(shipped.learned, feature_design=design)
+    shipped = dataclasses.replace(shipped, targets=two, learned=learned)
+    added = [
+        TargetConfig(name, [name], ["name", "alias", "acronym", "metonym", "demonym", "role"], True)
+        for name in ("belarus", "eu")
+    ]
+    more = dataclasses.replace(shipped, targets=[*shipped.targets, *added])
+    sentence = "Belarus and the European Union called on Russia to end its aggression against Ukraine."
+    alone = analysed(sentence, stance_config=shipped)
+    among_more = analysed(sentence, stance_config=more)
+    among_more = among_more[among_more["target"].isin(["russia", "ukraine"])].reset_index(drop=True)
+    assert alone["mentioned"].all()
+    assert alone.equals(among_more) == FEATURE_DESIGNS[design].target_independent
 
 
 def test_workers_get_the_costliest_documents_in_turn():
@@ -179,6 +226,26 @@ def test_learning_curve_at_full_share_is_the_cross_fitted_score(tmp_path):
     assert full["macro_f1"] == cross_fitted["macro_f1"]
 
 
+def test_leave_one_target_out_predicts_each_target_by_models_that_never_saw_its_labels(monkeypatch):
+    from pipeline import steps
+    from pipeline.stance_training import evaluate, target_transfer_predictions
+
+    monkeypatch.chdir(ROOT)
+    labels = ROOT / "data" / "labels" / "stance_chapter.tsv"
+    features, context = steps._labelled_features([labels], CONFIGS, steps.DEFAULT_SOURCES)
+    predicted = target_transfer_predictions(features, config=context.config)["label"]
+    ukraine = (features["target"] == "ukraine").to_numpy()
+    rotated = features.copy()
+    turn = {"none": "neutral", "neutral": "pro", "pro": "anti", "anti": "none"}
+    rotated.loc[ukraine, "gold"] = rotated.loc[ukraine, "gold"].map(turn)
+    after = target_transfer_predictions(rotated, config=context.config)["label"]
+    assert after[ukraine].equals(predicted[ukraine]), "Ukraine's rows come from models that never saw its labels"
+    assert not after[~ukraine].equals(predicted[~ukraine]), "Russia's models learned from Ukraine's labels"
+    scores = evaluate(features, pd.DataFrame({"label": predicted}), subsets=steps._subsets(features))
+    assert set(scores["chapter, cross-fitted"]) == {"pooled", "russia", "ukraine"}
+    assert 0 < scores["chapter, cross-fitted"]["pooled"]["macro_f1"] <= 1
+
+
 def test_learning_curve_refuses_a_share_outside_zero_to_one():
     labels = ROOT / "data" / "labels" / "stance_chapter.tsv"
     result = run_pipeline(
@@ -199,6 +266,9 @@ def test_model_card_records_training_data_and_scores():
     from pipeline.embeddings import encoder_sha256
 
     assert card["encoder_sha256"] == encoder_sha256(), "trained on the vectors of the encoder `make venv` builds"
+    config = load_stage_config("stance", CONFIGS)
+    assert card["feature_design"] == config.learned.feature_design
+    assert card["targets"] == [dataclasses.asdict(t) for t in config.targets], "the definitions of its labels' targets"
 
 
 def test_grammatical_role_tells_aggressor_from_victim(analysed):
@@ -233,6 +303,7 @@ def test_speaker_is_target_follows_the_transcript_speaker(nlp):
         tagger(doc)
         items.append(SentenceItem("d", k, 0, "s", doc[:], list(doc.spans["actors"])))
     features = analyse(items, config=config, gazetteer=gazetteer, lexicon=load_lexicon(ROOT / config.lexicon))
+    features = features[features["target"].isin(["russia", "ukraine"])]
     own = features.pivot(index="sentence_id", columns="target", values="speaker_is_target")
     assert own.to_dict("index") == {
         0: {"russia": 1.0, "ukraine": 0.0},
@@ -277,9 +348,10 @@ def test_model_card_holds_the_measured_errors_per_target_and_document():
     from pipeline.stance_estimates import Correction
 
     correction = Correction.from_dict(card["correction"])
-    assert set(correction.targets) == {"russia", "ukraine", "*"}
+    targets = {t.name for t in load_stage_config("stance", CONFIGS).targets}
+    assert set(correction.targets) == targets | {"*"}, "every configured target has labels"
     pooled = correction.targets["*"].counts
-    assert pooled.sum() == correction.targets["russia"].counts.sum() + correction.targets["ukraine"].counts.sum()
+    assert pooled.sum() == sum(correction.targets[t].counts.sum() for t in targets)
     held_out = card["scores"]["learned"]
     labelled = sum(held_out[subset]["pooled"]["n"] for subset in held_out)
     assert 0.3 * labelled < pooled.sum() < labelled, "the rows the classifier judged, out of all labelled rows"
@@ -314,3 +386,37 @@ def test_reviews_join_the_training_labels_and_the_card_counts_them(tmp_path):
         Correction.from_dict(c["correction"]).targets["russia"].counts.sum(axis=(0, 2)) for c in cards.values()
     )
     assert (after - before).tolist() == [0, 0, 1, -1], "the reviewed row is learned as pro, no longer as anti"
+
+
+def test_a_model_trained_on_the_configured_encoder_runs_and_one_from_another_is_refused(chapter_run, tmp_path):
+    from pipeline.embeddings import encoder_sha256
+
+    model = tmp_path / "mpnet.joblib"
+    configs = {}
+    for encoder in ("mpnet", "minilm"):
+        configs[encoder] = tmp_path / f"configs-{encoder}"
+        shutil.copytree(CONFIGS, configs[encoder])
+        stance_yaml = configs[encoder] / "stance.yaml"
+        text = stance_yaml.read_text(encoding="utf-8")
+        text = text.replace("  encoder: minilm\n", f"  encoder: {encoder}\n", 1)
+        stance_yaml.write_text(text.replace("model_path: models/stance_learned.joblib", f"model_path: {model}", 1))
+    labels = ROOT / "data" / "labels" / "stance_chapter.tsv"
+    run_pipeline("train-stance", "--labels", str(labels), "--configs", str(configs["mpnet"]))
+    card = json.loads(model.with_suffix(".json").read_text())
+    assert (card["encoder"], card["encoder_sha256"]) == ("mpnet", encoder_sha256("mpnet"))
+    assert card["params"]["encoder"] == "mpnet"
+
+    out = tmp_path / "out"
+    shutil.copytree(chapter_run, out)
+    run_pipeline("stance", "--out", str(out), "--configs", str(configs["mpnet"]))
+    stance = pd.read_parquet(out / "stance.parquet")
+    assert set(stance["label"]) >= {"pro", "anti", "neutral"}
+    assert stance["method"].str.startswith("learned (cross-fitted, held out").any(), "labelled sections held out"
+
+    refused = run_pipeline("stance", "--out", str(out), "--configs", str(configs["minilm"]), check=False)
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == [
+        f"error: {model}: trained on the vectors of sentence encoder 'mpnet' ({encoder_sha256('mpnet')[:12]}), but"
+        f" {configs['minilm'] / 'stance.yaml'} selects learned.encoder 'minilm' as installed"
+        f" ({encoder_sha256('minilm')[:12]}); run `make train-stance` or select the model's encoder"
+    ]

@@ -1,0 +1,220 @@
+"""``make bench-scale``: how the cost and the memory of a whole run grow with the corpus.
+
+Repeats the dev corpus to each of two sizes (about 0.5M and 3M words by default; every copy of a text has its own
+document id), runs every stage from an empty output folder as ``make all`` does (one ``python -m pipeline <stage>``
+process per stage), and prints per stage the seconds per 100,000 words at both sizes and their ratio, the peak
+resident memory of the whole run at both sizes, and one JSON line last.
+
+Peak memory counts every process of a stage: the stage process and its worker processes, their resident set sizes
+summed, sampled every 0.1 s (a sum of RSS counts shared library pages once per process, so it errs high), and at
+least the largest single process's own peak (``ru_maxrss``, which catches a spike between two samples).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from pipeline.bench import DEV_CORPUS, build_corpus
+from pipeline.outlock import MAKE_PID
+
+STAGES = ("ingest", "parse", "entities", "stance", "network", "report")
+SAMPLE_S = 0.1
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class ScaleRun:
+    """One whole run at one size: words ingested, seconds per stage, peak memory of each stage's processes."""
+
+    words: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    peak_mb: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.seconds.values())
+
+    def per_100k(self, stage: str) -> float:
+        return self.seconds[stage] / self.words * 100_000
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """The resident memory of a process and all its descendants, summed; 0 once it has ended."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for process in processes:
+        try:
+            total += process.memory_info().rss
+        except psutil.Error:
+            continue  # ended between listing and reading
+    return total
+
+
+def run_measured(command: list[str], *, env: dict[str, str]) -> tuple[float, float]:
+    """Run ``command``; return its wall seconds and the peak memory (MB) of its process tree."""
+    peak = 0
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env=env)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(SAMPLE_S):
+            peak = max(peak, tree_rss_bytes(process.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    # wait4 reports the largest single process of the tree (the stage or a worker it waited for), from the kernel
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"error: `{' '.join(command)}` failed (exit status {process.returncode})")
+    largest_single = usage.ru_maxrss * 1024  # KiB on Linux
+    return seconds, round(max(peak, largest_single) / 2**20, 1)
+
+
+def ingested_words(out: Path) -> int:
+    """Words of body and footnote text the stages process, read one partition's text column at a time."""
+    words = 0
+    for name in ("paragraphs", "footnotes"):
+        for part in sorted((out / f"{name}.parquet").glob("*.parquet")):
+            words += sum(len(str(text).split()) for text in pq.read_table(part, columns=["text"]).column(0).to_pylist())
+    return words
+
+
+def run_at_size(source: Path, workdir: Path, configs: Path, words: int) -> ScaleRun:
+    corpus, out = workdir / f"corpus-{words}", workdir / f"out-{words}"
+    build_corpus(source, corpus, words=words, whole_copies=False)
+    if out.exists():
+        shutil.rmtree(out)
+    run = ScaleRun()
+    env = {k: v for k, v in os.environ.items() if k != MAKE_PID}  # each stage holds its own lock, as by hand
+    for stage in STAGES:
+        command = [sys.executable, "-m", "pipeline", stage, "--texts", str(corpus), "--out", str(out)]
+        seconds, peak = run_measured([*command, "--configs", str(configs)], env=env)
+        run.seconds[stage], run.peak_mb[stage] = round(seconds, 2), peak
+        print(f"[bench-scale] {words:,} words: {stage} {seconds:.1f} s, peak {peak:,.0f} MB", file=sys.stderr)
+    run.words = ingested_words(out)
+    return run
+
+
+def report_page(out: Path) -> Path:
+    """The page a reader opens first: the corpus index when there is one, else the one-file report."""
+    index = out / "report" / "index.html"
+    return index if index.exists() else out / "report.html"
+
+
+def load_seconds(page: Path, *, repeats: int = 3) -> float | None:
+    """Seconds headless Chromium takes to load and lay out ``page`` (``--dump-dom`` returns after the load event),
+    less the time it takes for an empty page: the median of ``repeats`` runs each. None without Chromium."""
+    if not CHROMIUM.exists():
+        return None
+    with tempfile.TemporaryDirectory(prefix="bench-scale-chromium-") as scratch:
+        blank = Path(scratch) / "blank.html"
+        blank.write_text("<!DOCTYPE html><title>blank</title>", encoding="utf-8")
+
+        def timed(url: str, k: int) -> float:
+            profile = f"--user-data-dir={scratch}/profile-{k}"
+            start = time.perf_counter()
+            subprocess.run(
+                [str(CHROMIUM), *CHROMIUM_FLAGS, profile, "--dump-dom", url],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=600,
+                check=True,
+            )
+            return time.perf_counter() - start
+
+        empty = statistics.median(timed(blank.as_uri(), k) for k in range(repeats))
+        loaded = statistics.median(timed(page.resolve().as_uri(), repeats + k) for k in range(repeats))
+    return round(max(0.0, loaded - empty), 2)
+
+
+def summary(small: ScaleRun, large: ScaleRun, *, page_bytes: int, load_s: float | None) -> dict[str, object]:
+    """The JSON line: words, seconds and peak memory at both sizes, per-word cost ratios, the report's weight."""
+    ratios = {stage: large.per_100k(stage) / small.per_100k(stage) for stage in STAGES}
+    worst = max(STAGES, key=lambda stage: ratios[stage])
+    per_word = (large.total_seconds / large.words) / (small.total_seconds / small.words)
+    return {
+        "words": [small.words, large.words],
+        "seconds": [round(small.total_seconds, 1), round(large.total_seconds, 1)],
+        "per_word_ratio": round(per_word, 3),
+        "worst_stage": worst,
+        "worst_stage_ratio": round(ratios[worst], 3),
+        "peak_rss_mb": [max(small.peak_mb.values()), max(large.peak_mb.values())],
+        "report_index_bytes": page_bytes,
+        "report_load_s": load_s,
+    }
+
+
+def table(small: ScaleRun, large: ScaleRun) -> str:
+    """Per stage: seconds per 100,000 words at both sizes, their ratio, and the peak memory of its processes."""
+    head = f"{'stage':<10}{'s/100k words':>14}{'s/100k words':>14}{'ratio':>8}{'peak MB':>10}{'peak MB':>10}"
+    sizes = f"{'':<10}{f'({small.words:,})':>14}{f'({large.words:,})':>14}{'':>8}{'small':>10}{'large':>10}"
+    rows = [head, sizes]
+    for stage in STAGES:
+        a, b = small.per_100k(stage), large.per_100k(stage)
+        rows.append(
+            f"{stage:<10}{a:>14.2f}{b:>14.2f}{b / a:>8.3f}{small.peak_mb[stage]:>10,.0f}{large.peak_mb[stage]:>10,.0f}"
+        )
+    a, b = small.total_seconds / small.words * 100_000, large.total_seconds / large.words * 100_000
+    rows.append(f"{'all':<10}{a:>14.2f}{b:>14.2f}{b / a:>8.3f}")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.bench_scale", description=__doc__)
+    parser.add_argument("--source", type=Path, default=DEV_CORPUS, help="the texts to repeat")
+    parser.add_argument("--workdir", type=Path, default=Path("bench") / "scale", help="corpora and outputs go here")
+    parser.add_argument("--sizes", type=int, nargs=2, default=[500_000, 3_000_000], metavar=("SMALL", "LARGE"))
+    parser.add_argument("--configs", type=Path, default=Path("configs"))
+    args = parser.parse_args(argv)
+    small_words, large_words = sorted(args.sizes)
+    load = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    if load > 0.5:
+        print(
+            f"[bench-scale] load average {load:.1f} on {cores} cores: timings are only meaningful idle", file=sys.stderr
+        )
+    small = run_at_size(args.source, args.workdir, args.configs, small_words)
+    large = run_at_size(args.source, args.workdir, args.configs, large_words)
+    print(table(small, large))
+    page = report_page(args.workdir / f"out-{large_words}")
+    print(json.dumps(summary(small, large, page_bytes=page.stat().st_size, load_s=load_seconds(page))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

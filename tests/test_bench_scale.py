@@ -1,0 +1,65 @@
+"""``make bench-scale``'s measuring parts: memory counts a stage's worker processes, the corpora reach their size
+with distinct document ids, and the summary names the stage whose cost per word grows most. (The timings
+themselves are measured by ``make bench-scale``, not asserted here.)"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from pipeline.bench import build_corpus
+from pipeline.bench_scale import STAGES, ScaleRun, run_measured, summary
+from pipeline.sources import doc_id_for
+from tests.conftest import DEV_CORPUS
+
+MB = 2**20
+# A stage stand-in: it and two worker processes each hold 80 MB at once for a second.
+HOLDERS = """
+import subprocess, sys, time
+hold = "import time; block = bytearray(80 * 2**20); time.sleep(1.5)"
+workers = [subprocess.Popen([sys.executable, "-c", hold]) for _ in range(2)]
+block = bytearray(80 * 2**20)
+time.sleep(1.5)
+for worker in workers:
+    worker.wait()
+"""
+
+
+def test_peak_memory_adds_up_the_worker_processes_of_a_stage():
+    seconds, peak_mb = run_measured([sys.executable, "-c", HOLDERS], env={})
+    assert seconds >= 1.5
+    assert peak_mb >= 3 * 80, "three processes holding 80 MB each at the same time"
+
+
+def test_a_failing_stage_stops_the_benchmark():
+    with pytest.raises(SystemExit, match="exit status 3"):
+        run_measured([sys.executable, "-c", "raise SystemExit(3)"], env={})
+
+
+def test_corpus_below_one_copy_stops_text_by_text_with_distinct_ids(tmp_path):
+    words = build_corpus(DEV_CORPUS, tmp_path / "small", words=20_000, whole_copies=False)
+    texts = sorted((tmp_path / "small").glob("*.txt"))
+    longest = max(len(p.read_text(encoding="utf-8").split()) for p in DEV_CORPUS.glob("*.txt"))
+    assert 20_000 <= words < 20_000 + longest
+    assert words == sum(len(p.read_text(encoding="utf-8").split()) for p in texts)
+    large = build_corpus(DEV_CORPUS, tmp_path / "large", words=2 * words, whole_copies=False)
+    ids = [doc_id_for(p) for p in (tmp_path / "large").glob("*.txt")]
+    assert large >= 2 * words and len(ids) == len(set(ids)), "every copy of a text is its own document"
+
+
+def run(words: int, per_100k: dict[str, float], peaks: dict[str, float]) -> ScaleRun:
+    seconds = {stage: per_100k[stage] * words / 100_000 for stage in STAGES}
+    return ScaleRun(words=words, seconds=seconds, peak_mb=peaks)
+
+
+def test_summary_names_the_stage_whose_cost_per_word_grows_most():
+    flat = dict.fromkeys(STAGES, 10.0)
+    small = run(500_000, flat, dict.fromkeys(STAGES, 400.0))
+    large = run(3_000_000, {**flat, "network": 12.0, "stance": 11.0}, {**dict.fromkeys(STAGES, 500.0), "stance": 900.0})
+    result = summary(small, large, page_bytes=1234, load_s=None)
+    assert result["words"] == [500_000, 3_000_000]
+    assert (result["worst_stage"], result["worst_stage_ratio"]) == ("network", 1.2)
+    assert result["per_word_ratio"] == pytest.approx((60 + 1 + 2) / 60, abs=1e-3)
+    assert result["peak_rss_mb"] == [400.0, 900.0]
+    assert (result["report_index_bytes"], result["report_load_s"]) == (1234, None)
