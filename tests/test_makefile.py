@@ -67,9 +67,12 @@ def test_a_changed_review_file_reruns_stance_network_and_report_not_parsing(chap
         stamp.touch()
         os.utime(stamp, (now + k, now + k))  # as if make had run each stage in turn, after every input was written
     os.utime(out / "report.html", (now + 6, now + 6))
-    encoder = ".venv/share/osce-stance-pipeline/all-MiniLM-L6-v2.int8.onnx"
-    # this test is about the reviews, not the environment: the virtualenv and the encoder count as built
-    make = ["make", "-o", ".venv/.installed", "-o", encoder, f"TEXTS={texts}", f"OUT={out}", f"REVIEWS={reviews}"]
+    encoders = [
+        f".venv/share/osce-stance-pipeline/{name}.int8.onnx" for name in ("all-MiniLM-L6-v2", "all-mpnet-base-v2")
+    ]
+    # this test is about the reviews, not the environment: the virtualenv and the encoders count as built
+    built = [flag for path in (".venv/.installed", *encoders) for flag in ("-o", path)]
+    make = ["make", *built, f"TEXTS={texts}", f"OUT={out}", f"REVIEWS={reviews}"]
 
     def plan() -> tuple[int, str]:
         quiet = subprocess.run([*make, "-q", "all"], cwd=ROOT, capture_output=True, text=True).returncode

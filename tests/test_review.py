@@ -224,7 +224,10 @@ def review_file(folder: Path, name: str, rows: list[dict[str, str]]) -> Path:
 
 BAD_REVIEWS = {
     "unknown label": ([{"label": "maybe"}], "row 2: unknown label 'maybe' (none, neutral, pro, anti)"),
-    "unknown target": ([{"label": "pro", "target": "belarus"}], "row 2: unknown target 'belarus' (russia, ukraine)"),
+    "unknown target": (
+        [{"label": "pro", "target": "nato"}],
+        "row 2: unknown target 'nato' (russia, ukraine, belarus, eu)",
+    ),
     "unknown holder": (
         [{"label": "pro"}, {"label": "anti", "holder": "Mars"}],
         "row 3: unknown holder 'Mars' (author, Belarus, Russia, Ukraine, US, EU, NATO, UN, West, other)",
