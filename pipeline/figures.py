@@ -43,8 +43,9 @@ def target_colors(targets: Sequence[str]) -> dict[str, str]:
 
 
 def target_label(target: str) -> str:
-    """A target name as a reader writes it: ``russia`` -> ``Russia``."""
-    return target.replace("_", " ").replace("-", " ").title()
+    """A target name as a reader writes it: ``russia`` -> ``Russia``, a short one as an acronym: ``eu`` -> ``EU``."""
+    words = target.replace("_", " ").replace("-", " ")
+    return words.upper() if len(words) <= 3 else words.title()
 
 
 @contextmanager

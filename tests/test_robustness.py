@@ -28,7 +28,7 @@ from tests.conftest import CHAPTER, CHAPTER_ID, CONFIGS, ROOT, run_pipeline
 from tests.stages.test_report import document_part
 
 OFFTOPIC = ROOT / "tests" / "offtopic"
-ONE_ACTOR = "Belarus is a country.\n"
+ONE_ACTOR = "Poland is a country.\n"
 NO_ACTOR = "The weather was fine and the crops grew well in the valley this year.\n"
 # two actors mentioned twice each, never in the same sentence or paragraph
 APART = "Russia is large. Russia is cold.\n\nUkraine is large. Ukraine is warm.\n"
@@ -36,7 +36,8 @@ TOGETHER = "Russia and Ukraine met in Minsk. Russia and Ukraine talked for hours
 ONE_TARGET = "Russia is large and Russia is cold.\n"
 WINDOWS = ("sentence", "paragraph", "signed")
 
-NO_TARGET_SENTENCE = "No sentence in this document refers to Russia or Ukraine."
+ANY_TARGET = "Belarus, EU, Russia or Ukraine"  # the targets of configs/stance.yaml, as the report names them
+NO_TARGET_SENTENCE = f"No sentence in this document refers to {ANY_TARGET}."
 TOO_FEW_ACTORS = (
     "Fewer than two actors are mentioned often enough in this document to be nodes of a co-mention network (each "
     "needs <code>min_count</code> body mentions, <code>configs/network.yaml</code>), so it has none."
@@ -114,7 +115,7 @@ def test_one_line_with_one_actor_runs_to_the_report(tmp_path):
         layout_warning(texts / "one.txt", title_from="the file name (no heading-like first line)")
     ]
     assert pd.read_parquet(out / "documents.parquet")["title"].tolist() == ["one"]
-    assert pd.read_parquet(out / "mentions.parquet")["entity_id"].tolist() == ["belarus"]
+    assert pd.read_parquet(out / "mentions.parquet")["entity_id"].tolist() == ["poland"]
     assert pd.read_parquet(out / "network_nodes.parquet").empty, "one mention is below the network's min_count"
     assert pd.read_parquet(out / "network_edges.parquet").empty
     assert (pd.read_parquet(out / "stance.parquet")["label"] == "none").all()
@@ -123,7 +124,7 @@ def test_one_line_with_one_actor_runs_to_the_report(tmp_path):
             assert export(out, stem, window).number_of_nodes() == 0
     assert not (out / "figures" / "one.network.png").exists()
     assert NO_TARGET_SENTENCE in page
-    assert "No sentence in this document refers to Russia or Ukraine, so no stance label was given." in page
+    assert f"No sentence in this document refers to {ANY_TARGET}, so no stance label was given." in page
     assert TOO_FEW_ACTORS in page
     assert "<img" not in page, "nothing to draw, so no figure"
 
@@ -137,7 +138,7 @@ def test_text_without_any_actor_runs_to_the_report(tmp_path):
     assert pd.read_parquet(out / "entities.parquet").empty
     assert pd.read_parquet(out / "signed_edges.parquet").empty
     summary = pd.read_parquet(out / "stance_by_section.parquet")
-    assert summary["n"].tolist() == [0, 0] and summary["mean_score"].isna().all()
+    assert summary["n"].tolist() == [0, 0, 0, 0] and summary["mean_score"].isna().all()
     assert NO_TARGET_SENTENCE in page and NO_ACTOR_MENTIONED in page and TOO_FEW_ACTORS in page
 
 
@@ -186,8 +187,8 @@ def offtopic(tmp_path_factory) -> tuple[Path, Path, subprocess.CompletedProcess[
 def test_off_topic_prose_runs_to_the_report(offtopic):
     _, out, _ = offtopic
     page = assert_complete(out)
-    assert "No sentence in any of these documents refers to Russia or Ukraine." in page
-    assert "No sentence in these documents refers to Russia or Ukraine, so no stance label was given." in page
+    assert f"No sentence in any of these documents refers to {ANY_TARGET}." in page
+    assert f"No sentence in these documents refers to {ANY_TARGET}, so no stance label was given." in page
     assert page.count(NO_TARGET_SENTENCE) == 5
 
 
@@ -261,7 +262,7 @@ def test_one_document_of_each_kind_among_the_chapter(tmp_path, chapter_run):
     assert (out / "exports" / f"{CHAPTER_ID}.sentence.graphml").read_bytes() == (
         chapter_run / "exports" / f"{CHAPTER_ID}.sentence.graphml"
     ).read_bytes()
-    assert "No sentence in 2 of the 6 documents refers to Russia or Ukraine: one; weather." in page
+    assert f"No sentence in 2 of the 6 documents refers to {ANY_TARGET}: one; weather." in page
     assert "<li>Ukraine: no sentence in this document refers to it.</li>" in document_part(page, "russia")
     assert TOO_FEW_ACTORS in document_part(page, "one") and NO_TARGET_SENTENCE in document_part(page, "one")
     assert NO_ACTOR_MENTIONED in document_part(page, "weather")

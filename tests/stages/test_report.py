@@ -284,19 +284,21 @@ def quiet_copy(chapter_inputs: ReportInputs) -> ReportInputs:
     return replace(chapter_inputs, **quiet)
 
 
+ANY_TARGET = "Belarus, EU, Russia or Ukraine"  # the targets of configs/stance.yaml, as the report names them
+
+
 @pytest.mark.slow
 def test_a_document_without_targets_or_actors_says_so_in_words(chapter_inputs, report_config, chapter_html):
     page = render_report(quiet_copy(chapter_inputs), config=report_config)
     part = document_part(page, "quiet")
     assert (
-        '<div class="glance"><h3>At a glance</h3><p>No sentence in this document refers to Russia or Ukraine.</p>'
-        in part
+        f'<div class="glance"><h3>At a glance</h3><p>No sentence in this document refers to {ANY_TARGET}.</p>' in part
     )
-    assert "No sentence in this document refers to Russia or Ukraine, so there is no stance to compare." in part
+    assert f"No sentence in this document refers to {ANY_TARGET}, so there is no stance to compare." in part
     assert "<img" not in part and 'class="stance"' not in part and "Evidence by section" not in part
     assert "No actor is mentioned in the body of this document." in part
     assert "Fewer than two actors are mentioned often enough in this document" in part
-    assert "No sentence in 1 of the 2 documents refers to Russia or Ukraine: A quiet text." in page
+    assert f"No sentence in 1 of the 2 documents refers to {ANY_TARGET}: A quiet text." in page
     assert document_part(page, CHAPTER_ID) == document_part(chapter_html, CHAPTER_ID)
 
 
