@@ -635,6 +635,12 @@ FILES: tuple[File, ...] = (
         "`skipped` (each failed document: source, doc_id, status, message, warnings), `warnings`, and `error` when "
         "the whole stage stopped (a bad config, a missing model)",
     ),
+    File(
+        ".lock",
+        "every stage",
+        "the output folder's lock: a run that writes OUT holds it (the kernel lets go when the run ends or dies) and "
+        "writes its process id in it, which a second run names when it refuses to start; not an output to read",
+    ),
 )
 
 SCHEMAS: dict[str, pa.Schema] = {table.name: table.schema for table in TABLES}
