@@ -32,6 +32,10 @@ PROBABILITY_COLUMNS = ("p_none", "p_neutral", "p_pro", "p_anti")
 POOLED = "*"  # the correction measured over all targets, for a target without labelled rows
 CHAINS = 100  # Gibbs chains per group; each keeps ceil(samples / CHAINS) draws after BURN_IN sweeps
 BURN_IN = 15
+CONFIDENT = 0.6  # a prediction whose label has at least this probability is a "sure" category
+# Chosen among a handful of settings on the held-out validation (docs/quality-aggregates.md):
+PSEUDO_COUNT = 2.0  # added to every confusion cell, so sparse rows (few labelled anti sentences) stay cautious
+PRIOR_WEIGHT = 8.0  # how many sentences a group's prior mix of labels (the target's labelled mix) weighs
 
 
 def class_codes(labels: Sequence[str] | np.ndarray) -> np.ndarray:
@@ -65,6 +69,7 @@ class TargetModel:
 
     confusion: np.ndarray  # draws x classes x categories, rows sum to 1
     prior: np.ndarray  # classes
+    spread: np.ndarray  # classes: how closely one document's confusion row follows the measured one (Dirichlet)
 
     def label_probabilities(self, categories: np.ndarray) -> np.ndarray:
         """Per sentence (given its prediction category), the probability of each true label in a group of the
@@ -78,10 +83,9 @@ Errors = dict[str, TargetErrors]  # per target (and POOLED)
 
 @dataclass(frozen=True)
 class Correction:
-    """The classifier's errors per target, measured on cross-fitted predictions of the labelled documents, and how
-    they are turned into estimates: ``confident`` splits the categories, ``pseudo_count`` smooths every confusion
-    cell, ``prior_weight`` is the number of sentences a group's prior mix (the target's labelled mix) weighs, and
-    ``draws`` resamples of the documents (seeded by ``seed``) carry the uncertainty of the measurement.
+    """The classifier's errors per target, measured on cross-fitted predictions of the labelled documents (what the
+    model card stores), and the settings that turn them into estimates: ``draws`` resamples of the labelled documents
+    (seeded by ``seed``) carry the uncertainty of the measurement.
 
     ``targets`` holds the errors for any document the labels do not cover. A labelled document is corrected by the
     errors of its fold in ``held_out`` (``fold_of`` says which): counted on predictions by models that never saw its
@@ -90,9 +94,7 @@ class Correction:
     targets: Errors
     held_out: tuple[Errors, ...] = ()
     fold_of: dict[str, int] = field(default_factory=dict)
-    confident: float = 0.6
-    pseudo_count: float = 0.5
-    prior_weight: float = 4.0
+    confident: float = CONFIDENT
     draws: int = 200
     seed: int = 13
     _models: dict[tuple[str, int | None, str | None], TargetModel] = field(
@@ -104,13 +106,9 @@ class Correction:
         fold = self.fold_of.get(document) if document is not None else None
         measured = self.targets if fold is None else self.held_out[fold]
         key = target if target in measured else POOLED
-        errors = measured[key]
-        own = document if document in errors.documents and len(errors.documents) > 1 else None
+        own = document if document in measured[key].documents and len(measured[key].documents) > 1 else None
         if (key, fold, own) not in self._models:
-            if own is not None:
-                keep = [k for k, name in enumerate(errors.documents) if name != own]
-                errors = TargetErrors(tuple(errors.documents[k] for k in keep), errors.counts[keep])
-            self._models[(key, fold, own)] = self._prepare(errors, key)
+            self._models[(key, fold, own)] = self._prepare(_without(measured[key], own), key)
         return self._models[(key, fold, own)]
 
     def _prepare(self, errors: TargetErrors, key: str) -> TargetModel:
@@ -119,11 +117,13 @@ class Correction:
         weights = np.stack(
             [np.bincount(rng.integers(0, n_documents, n_documents), minlength=n_documents) for _ in range(self.draws)]
         )
-        counts = np.einsum("bd,dcj->bcj", weights, errors.counts) + self.pseudo_count
-        total = errors.counts.sum(axis=(0, 2)) + self.pseudo_count
+        counts = np.einsum("bd,dcj->bcj", weights, errors.counts) + PSEUDO_COUNT
+        measured = errors.counts.sum(axis=0) + PSEUDO_COUNT
+        total = errors.counts.sum(axis=(0, 2)) + PSEUDO_COUNT
         return TargetModel(
             confusion=counts / counts.sum(axis=2, keepdims=True),
-            prior=self.prior_weight * total / total.sum(),
+            prior=PRIOR_WEIGHT * total / total.sum(),
+            spread=document_spread(errors.counts, measured / measured.sum(axis=1, keepdims=True)),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -135,10 +135,6 @@ class Correction:
                 f"{label} (p {'>=' if sure else '<'} {self.confident})" for label in CLASSES for sure in (0, 1)
             ],
             "confident": self.confident,
-            "pseudo_count": self.pseudo_count,
-            "prior_weight": self.prior_weight,
-            "draws": self.draws,
-            "seed": self.seed,
             "counts": "per target and document, per true label (classes), how many rows fell in each category",
             "targets": _errors_to_dict(self.targets),
             "held_out": {
@@ -148,18 +144,25 @@ class Correction:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Correction:
+    def from_dict(cls, data: dict[str, Any], *, draws: int, seed: int) -> Correction:
+        """The correction of a model card, estimated with ``draws`` resamples seeded by ``seed``."""
         held_out = data.get("held_out", {})
         return cls(
             targets=_errors_from_dict(data["targets"]),
             held_out=tuple(_errors_from_dict(fold) for fold in held_out.get("folds", [])),
             fold_of={str(d): int(k) for d, k in held_out.get("fold_of", {}).items()},
             confident=float(data["confident"]),
-            pseudo_count=float(data["pseudo_count"]),
-            prior_weight=float(data["prior_weight"]),
-            draws=int(data["draws"]),
-            seed=int(data["seed"]),
+            draws=draws,
+            seed=seed,
         )
+
+
+def _without(errors: TargetErrors, document: str | None) -> TargetErrors:
+    """``errors`` without one document's counts."""
+    if document is None or document not in errors.documents:
+        return errors
+    keep = [k for k, name in enumerate(errors.documents) if name != document]
+    return TargetErrors(tuple(errors.documents[k] for k in keep), errors.counts[keep])
 
 
 def _errors_to_dict(errors: Errors) -> dict[str, dict[str, list[str]]]:
@@ -190,7 +193,7 @@ def count_errors(
     documents: Sequence[str],
     targets: Sequence[str],
     *,
-    confident: float = 0.6,
+    confident: float = CONFIDENT,
 ) -> Errors:
     """Confusion counts (true label x prediction category) per target and document, and pooled over targets, of
     cross-fitted class probabilities of labelled rows (those the classifier judges)."""
@@ -216,7 +219,7 @@ def measure_errors(
     documents: Sequence[str],
     targets: Sequence[str],
     *,
-    confident: float = 0.6,
+    confident: float = CONFIDENT,
     draws: int,
     seed: int,
 ) -> Correction:
@@ -276,30 +279,80 @@ def index_of(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return index, referring
 
 
+def document_spread(counts: np.ndarray, confusion: np.ndarray) -> np.ndarray:
+    """Per true label, the concentration of a document's confusion row around the measured ``confusion`` row: the
+    maximum-likelihood Dirichlet-multinomial concentration over the labelled documents' ``counts`` (documents x
+    classes x categories). Small when documents differ in how the classifier errs on that label; large (the upper
+    bound, 10,000) when they agree or too few documents have the label to tell."""
+    from scipy.optimize import minimize_scalar
+    from scipy.special import gammaln
+
+    spread = np.full(len(CLASSES), 1e4)
+    for label in range(len(CLASSES)):
+        rows = counts[:, label, :]
+        rows = rows[rows.sum(axis=1) > 0]
+        if len(rows) < 2:
+            continue
+        mean = confusion[label]
+        sizes = rows.sum(axis=1)
+
+        def negative_log_likelihood(
+            log_concentration: float, rows: np.ndarray = rows, mean: np.ndarray = mean, sizes: np.ndarray = sizes
+        ) -> float:
+            k = np.exp(log_concentration)
+            value = gammaln(k) - gammaln(k + sizes) + (gammaln(k * mean + rows) - gammaln(k * mean)).sum(axis=1)
+            return -float(value.sum())
+
+        found = minimize_scalar(negative_log_likelihood, bounds=(np.log(0.5), np.log(1e4)), method="bounded")
+        spread[label] = float(np.exp(found.x))
+    return spread
+
+
 def label_draws(
-    categories: np.ndarray, known: np.ndarray, model: TargetModel, *, samples: int, rng: np.random.Generator
+    categories: np.ndarray,
+    known: np.ndarray,
+    model: TargetModel,
+    *,
+    samples: int,
+    rng: np.random.Generator,
+    known_categories: np.ndarray | None = None,
 ) -> np.ndarray:
     """Draws (samples x classes) of a group's label counts: ``categories`` counts the unreviewed sentences per
     prediction category, ``known`` the reviewed ones per label.
 
-    Gibbs sampling of the group's mix of labels (Dirichlet, prior ``model.prior``) and of how many sentences of each
-    category carry each label (multinomial, from the mix and the confusion, a different resample of the labelled
-    documents in every sweep); ``CHAINS`` chains from the prior mix, ``BURN_IN`` sweeps discarded."""
+    Gibbs sampling of three unknowns: the group's mix of labels (Dirichlet, prior ``model.prior``); the group's own
+    confusion (each row Dirichlet around the measured row of one resample of the labelled documents, concentration
+    ``model.spread``: documents differ in how the classifier errs); and how many sentences of each category carry
+    each label (multinomial, from the mix and the group's confusion). ``CHAINS`` chains start from the prior mix;
+    ``BURN_IN`` sweeps are discarded. Reviewed sentences count in the mix with their labels, and in the group's own
+    confusion with the categories the classifier gave them (``known_categories``, classes x categories): reading some
+    of a group's sentences shows how the classifier errs on the rest."""
     present = np.flatnonzero(categories)
     keep = -(-samples // CHAINS)
     if len(present) == 0:
         return np.broadcast_to(known.astype(float), (samples, len(CLASSES))).copy()
     m = np.broadcast_to(categories[present], (CHAINS, len(present)))
-    confusion = model.confusion[:, :, present]  # draws x classes x present categories
+    measured = model.confusion[rng.integers(0, len(model.confusion), CHAINS)]  # chains x classes x categories
+    concentration = model.spread[None, :, None] * measured
+    gamma = rng.gamma(concentration if known_categories is None else concentration + known_categories)
+    own = gamma / gamma.sum(axis=2, keepdims=True)
     mix = np.broadcast_to(model.prior / model.prior.sum(), (CHAINS, len(CLASSES)))
     kept = []
     for sweep in range(BURN_IN + keep):
-        likelihood = confusion[rng.integers(0, len(confusion), CHAINS)]
-        weights = mix[:, :, None] * likelihood  # chains x classes x categories
+        weights = mix[:, :, None] * own[:, :, present]  # chains x classes x present categories
         per_category = np.moveaxis(weights / weights.sum(axis=1, keepdims=True), 1, 2)
-        counts = rng.multinomial(m, per_category).sum(axis=1) + known
+        split = rng.multinomial(m, per_category)  # chains x present categories x classes
+        counts = split.sum(axis=1) + known
         gamma = rng.gamma(model.prior + counts)
         mix = gamma / gamma.sum(axis=1, keepdims=True)
+        seen = (
+            np.zeros_like(concentration)
+            if known_categories is None
+            else np.repeat(known_categories[None].astype(float), CHAINS, axis=0)
+        )
+        seen[:, :, present] += np.moveaxis(split, 1, 2)
+        gamma = rng.gamma(concentration + seen)
+        own = gamma / gamma.sum(axis=2, keepdims=True)
         if sweep >= BURN_IN:
             kept.append(counts)
     return np.concatenate(kept)[:samples].astype(float)
@@ -312,16 +365,17 @@ def estimate_group(
     *,
     samples: int,
     rng: np.random.Generator,
+    known_categories: np.ndarray | None = None,
 ) -> GroupEstimate:
     """The stance index of one group from its unreviewed sentences' prediction categories (counts per category) and
-    its reviewed ones (counts per label). Without a ``model`` (a method whose errors are not measured) a predicted
-    label counts as the true one."""
+    its reviewed ones (counts per label; ``known_categories``: per label, the categories the classifier gave them).
+    Without a ``model`` (a method whose errors are not measured) a predicted label counts as the true one."""
     n_reviewed = int(known.sum())
     if model is None:
         fixed = known + categories.reshape(len(CLASSES), 2).sum(axis=1)
         draws = np.broadcast_to(fixed.astype(float), (samples, len(CLASSES)))
     else:
-        draws = label_draws(categories, known, model, samples=samples, rng=rng)
+        draws = label_draws(categories, known, model, samples=samples, rng=rng, known_categories=known_categories)
     mean = draws.mean(axis=0)
     index, referring = index_of(mean)
     if not referring > 0:

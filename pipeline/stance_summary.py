@@ -15,6 +15,7 @@ import pandas as pd
 
 from pipeline.stance_estimates import (
     CLASSES,
+    CONFIDENT,
     N_CATEGORIES,
     PROBABILITY_COLUMNS,
     Correction,
@@ -73,16 +74,20 @@ def corrected_groups(
     candidates = stance[stance["mentioned"].to_numpy(dtype=bool) | reviewed]
     reviewed = (candidates["method"] == "reviewed").to_numpy()
     probabilities = candidates[list(PROBABILITY_COLUMNS)].to_numpy(dtype=float)
-    confident = correction.confident if correction is not None else 0.5
+    confident = correction.confident if correction is not None else CONFIDENT
     categories = prediction_categories(probabilities, confident=confident)
     labels = class_codes(candidates["label"])
+    mentioned = candidates["mentioned"].to_numpy(dtype=bool)
     out = {}
     for key, rows in candidates.groupby(keys, sort=True).indices.items():
         known = np.bincount(labels[rows][reviewed[rows]], minlength=len(CLASSES))
         judged = np.bincount(categories[rows][~reviewed[rows]], minlength=N_CATEGORIES)
+        pairs = np.zeros((len(CLASSES), N_CATEGORIES), dtype=np.int64)  # reviewed: true label x model's category
+        both = rows[reviewed[rows] & mentioned[rows]]
+        np.add.at(pairs, (labels[both], categories[both]), 1)
         model = None if correction is None else correction.model(str(key[-1]), document=str(key[0]))
         rng = group_seed(seed, key)
-        out[key] = estimate_group(judged, known, model, samples=samples, rng=rng)
+        out[key] = estimate_group(judged, known, model, samples=samples, rng=rng, known_categories=pairs)
     return out
 
 

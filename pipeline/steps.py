@@ -383,7 +383,7 @@ def stance_correction(config: Any) -> Any:
         raise ModelError(f"{card_path}: model card unreadable ({exc}); run `make train-stance`") from None
     if "correction" not in card:
         raise ModelError(f"{card_path}: the model card has no measured correction; run `make train-stance`")
-    return Correction.from_dict(card["correction"])
+    return Correction.from_dict(card["correction"], draws=config.correction_draws, seed=config.seed)
 
 
 def _with_model(context: StanceContext) -> StanceContext:

@@ -17,6 +17,7 @@ from pipeline.stance_estimates import (
     PRO,
     Correction,
     TargetErrors,
+    document_spread,
     estimate_group,
     group_seed,
     index_of,
@@ -158,7 +159,7 @@ def test_a_group_without_referring_sentences_has_no_index(correction):
 
 
 def test_the_correction_round_trips_through_the_model_card(correction):
-    again = Correction.from_dict(correction.to_dict())
+    again = Correction.from_dict(correction.to_dict(), draws=200, seed=2)
     assert np.array_equal(again.model("russia").confusion, correction.model("russia").confusion)
     assert np.array_equal(again.model("russia").prior, correction.model("russia").prior)
 
@@ -166,19 +167,11 @@ def test_the_correction_round_trips_through_the_model_card(correction):
 def test_a_labelled_document_is_corrected_by_the_errors_of_the_others(correction):
     errors = correction.targets["russia"]
     held_out = correction.model("russia", document="doc3")
-    others = measure_errors(
-        probabilities_for(np.repeat(np.arange(N_CATEGORIES), 1)),
-        ["none"] * N_CATEGORIES,
-        ["x"] * N_CATEGORIES,
-        ["russia"] * N_CATEGORIES,
-        draws=200,
-        seed=2,
-    )
     assert not np.array_equal(held_out.confusion, correction.model("russia").confusion)
     total = errors.counts[[k for k, d in enumerate(errors.documents) if d != "doc3"]].sum(axis=(0, 2))
-    assert np.allclose(held_out.prior / held_out.prior.sum(), (total + 0.5) / (total + 0.5).sum())
+    assert np.allclose(held_out.prior / held_out.prior.sum(), (total + 2) / (total + 2).sum())
     assert correction.model("russia", document="not labelled") is correction.model("russia")
-    assert others.model("ukraine") is others.model("anything else"), "a target without labels gets the pooled errors"
+    assert correction.model("ukraine") is correction.model("anything else"), "no labels: the pooled errors"
 
 
 def test_a_labelled_document_of_a_fold_is_corrected_by_that_folds_errors(correction):
@@ -188,16 +181,44 @@ def test_a_labelled_document_of_a_fold_is_corrected_by_that_folds_errors(correct
     folded = dataclasses.replace(
         correction, held_out=({"russia": doubled, "*": doubled},), fold_of={"doc3": 0}, _models={}
     )
-    again = Correction.from_dict(folded.to_dict())
+    again = Correction.from_dict(folded.to_dict(), draws=200, seed=2)
     assert again.fold_of == {"doc3": 0} and np.array_equal(again.held_out[0]["russia"].counts, doubled.counts)
     own = [k for k, d in enumerate(errors.documents) if d != "doc3"]
-    expected = dataclasses.replace(correction, _models={})._prepare(
-        TargetErrors(tuple(errors.documents[k] for k in own), doubled.counts[own]), "russia"
-    )
+    expected = again._prepare(TargetErrors(tuple(errors.documents[k] for k in own), doubled.counts[own]), "russia")
     assert np.array_equal(again.model("russia", document="doc3").confusion, expected.confusion)
-    assert np.array_equal(
-        again.model("russia", document="doc4").confusion, correction.model("russia", document="doc4").confusion
-    )
+    other = correction.model("russia", document="doc4").confusion
+    assert np.array_equal(again.model("russia", document="doc4").confusion, other), "doc4 is in no fold"
+
+
+def test_documents_that_err_alike_have_a_tight_spread_and_those_that_differ_a_loose_one():
+    rng = np.random.default_rng(11)
+    alike, unlike = [], []
+    for k in range(20):
+        truth = rng.choice(len(CLASSES), size=60, p=[0.05, 0.5, 0.3, 0.15])
+        alike.append(np.bincount(predicted(truth, rng), minlength=N_CATEGORIES))
+        flipped = predicted(truth, rng) if k % 2 else np.full(60, 7)  # every other document: all called anti
+        unlike.append(np.bincount(flipped, minlength=N_CATEGORIES))
+    spreads = []
+    for counts in (alike, unlike):
+        by_document = np.zeros((20, len(CLASSES), N_CATEGORIES))
+        by_document[:, NEUTRAL, :] = counts
+        mean = (by_document.sum(axis=0) + 2) / (by_document.sum(axis=0) + 2).sum(axis=1, keepdims=True)
+        spreads.append(document_spread(by_document, mean)[NEUTRAL])
+    assert spreads[0] > 100 and spreads[1] < 5
+
+
+def test_reviewing_some_sentences_teaches_the_group_how_the_classifier_errs(correction):
+    """A group where the classifier calls pro sentences anti: knowing a few of them moves the rest toward pro."""
+    rng = np.random.default_rng(12)
+    categories = np.zeros(N_CATEGORIES, dtype=np.int64)
+    categories[7] = 20  # 20 sentences called anti, sure
+    model = correction.model("russia")
+    before = estimate_group(categories, no_reviews(), model, samples=1000, rng=rng)
+    pairs = np.zeros((len(CLASSES), N_CATEGORIES), dtype=np.int64)
+    pairs[PRO, 7] = 5  # five more, called anti, read as pro
+    after = estimate_group(categories, np.array([0, 0, 5, 0]), model, samples=1000, rng=rng, known_categories=pairs)
+    assert before.stance_index < -0.5
+    assert after.stance_index > before.stance_index + 0.3
 
 
 def test_group_intervals_do_not_depend_on_other_groups():

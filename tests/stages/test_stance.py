@@ -347,7 +347,7 @@ def test_model_card_holds_the_measured_errors_per_target_and_document():
     card = json.loads((ROOT / "models" / "stance_learned.json").read_text())
     from pipeline.stance_estimates import Correction
 
-    correction = Correction.from_dict(card["correction"])
+    correction = Correction.from_dict(card["correction"], draws=10, seed=1)
     targets = {t.name for t in load_stage_config("stance", CONFIGS).targets}
     assert set(correction.targets) == targets | {"*"}, "every configured target has labels"
     pooled = correction.targets["*"].counts
@@ -383,7 +383,8 @@ def test_reviews_join_the_training_labels_and_the_card_counts_them(tmp_path):
     from pipeline.stance_estimates import Correction
 
     before, after = (
-        Correction.from_dict(c["correction"]).targets["russia"].counts.sum(axis=(0, 2)) for c in cards.values()
+        Correction.from_dict(c["correction"], draws=10, seed=1).targets["russia"].counts.sum(axis=(0, 2))
+        for c in cards.values()
     )
     assert (after - before).tolist() == [0, 0, 1, -1], "the reviewed row is learned as pro, no longer as anti"
 
