@@ -556,9 +556,9 @@ def _labelled_features(
     feature_design: str | None = None,
     *,
     reviews: Path | None = None,
-) -> tuple[pd.DataFrame, StanceContext, int]:
-    """The labelled rows analysed as the stance stage analyses sentences, the stance context, and how many of the
-    rows come from reviews (a review replaces a label file's row of the same sentence and target)."""
+) -> tuple[pd.DataFrame, StanceContext]:
+    """The labelled rows analysed as the stance stage analyses sentences, and the stance context; with ``reviews``,
+    the reviewed rows join the label files' (a review replaces a label file's row of the same sentence and target)."""
     from pipeline.nlp import load_model
     from pipeline.review import reviews_as_labels, sentence_key
     from pipeline.stages.entities import ActorTagger
@@ -590,7 +590,7 @@ def _labelled_features(
         gazetteer=context.gazetteer,
         lexicon=context.lexicon,
     )
-    return features, context, len(read)
+    return features, context
 
 
 def _stance_context_rules(configs: Path, feature_design: str | None = None) -> StanceContext:
@@ -622,15 +622,16 @@ def train_and_score(
     feature_design: str | None = None,
     *,
     reviews: Path | None = None,
-) -> tuple[Any, dict[str, Any], pd.DataFrame]:
+) -> tuple[Any, dict[str, Any]]:
     """Train the bundle and score both methods cross-fitted on the same labelled rows (the label files' and, with
     ``reviews``, the reviewed ones); measure the learned method's errors for correcting its aggregates. Returns the
-    bundle, the card's report, and the labelled features."""
+    bundle and the card's report."""
     from pipeline.review import review_files
     from pipeline.stance_correction import measured_correction
     from pipeline.stance_training import cross_fitted_predictions, evaluate, labels_hash, model_params, train
 
-    features, context, n_reviewed = _labelled_features(labels, configs, sources, feature_design, reviews=reviews)
+    features, context = _labelled_features(labels, configs, sources, feature_design, reviews=reviews)
+    n_reviewed = len(read_stance_reviews(reviews, context.config)[0])
     guideline = sha256_file(GUIDELINE) if GUIDELINE.exists() else ""
     read = [*labels, *(review_files(reviews) if reviews is not None else [])]
     bundle = train(features, config=context.config, training_hash=labels_hash(read), guideline_sha256=guideline)
@@ -652,7 +653,6 @@ def train_and_score(
             "n_reviewed_rows": n_reviewed,
             "correction": correction.to_dict(),
         },
-        features,
     )
 
 
@@ -665,7 +665,7 @@ def learning_curve_report(
     bad = [f for f in fractions if not 0 < f <= 1]
     if bad or repeats < 1:
         raise ConfigError(f"--fractions must lie in (0, 1] and --repeats be at least 1 (got {bad or repeats})")
-    features, context, _ = _labelled_features(labels, configs, DEFAULT_SOURCES, feature_design)
+    features, context = _labelled_features(labels, configs, DEFAULT_SOURCES, feature_design)
     return learning_curve(
         features, config=context.config, subsets=_subsets(features), fractions=sorted(fractions), repeats=repeats
     )
@@ -680,7 +680,7 @@ def validate_aggregates(
     from pipeline.stance_correction import held_out_probabilities, summarise, validate
     from pipeline.stance_training import model_params
 
-    features, context, _ = _labelled_features(labels, configs, DEFAULT_SOURCES, feature_design)
+    features, context = _labelled_features(labels, configs, DEFAULT_SOURCES, feature_design)
     config = context.config
     held_out = held_out_probabilities(
         features, params=model_params(config), progress=lambda done, total: progress("aggregates", done, total)
@@ -696,7 +696,7 @@ def target_transfer_report(labels: list[Path], configs: Path, feature_design: st
     document and chapter section, as the cross-fitted scores)."""
     from pipeline.stance_training import evaluate, target_transfer_predictions
 
-    features, context, _ = _labelled_features(labels, configs, DEFAULT_SOURCES, feature_design)
+    features, context = _labelled_features(labels, configs, DEFAULT_SOURCES, feature_design)
     predictions = target_transfer_predictions(features, config=context.config)
     return evaluate(features, predictions, subsets=_subsets(features))
 
@@ -710,7 +710,7 @@ def train_stance_command(args: Any) -> None:
     from pipeline.stance_training import format_scores
 
     sources = [*([args.texts] if args.texts else []), *DEFAULT_SOURCES]
-    bundle, report, _ = train_and_score(args.labels, args.configs, sources, reviews=args.reviews)
+    bundle, report = train_and_score(args.labels, args.configs, sources, reviews=args.reviews)
     config = load_stage_config("stance", args.configs)
     model_path = args.model or Path(config.model_path)
     with atomic_path(model_path) as tmp:
@@ -770,7 +770,7 @@ def evaluate_stance_command(args: Any) -> None:
         if args.json:
             write_text_atomic(args.json, json.dumps(results, indent=2) + "\n")
         return
-    _, report, _ = train_and_score(args.labels, args.configs, DEFAULT_SOURCES, args.feature_design)
+    _, report = train_and_score(args.labels, args.configs, DEFAULT_SOURCES, args.feature_design)
     methods = [args.method] if args.method else ["learned", "rules"]
     for method in methods:
         print(format_scores(method, report["scores"][method]))
