@@ -229,14 +229,19 @@ def build(name: str = "minilm", target_dir: Path = ENCODER_DIR) -> Path:
             )
         del model
         # weights to int8; activations are scaled per call, which is why the stage encodes one sentence per call
-        logging.getLogger().setLevel(logging.ERROR)  # the quantiser's advice to pre-process, meant for image models
-        quantize_dynamic(
-            float_model,
-            int8_model,
-            weight_type=QuantType.QInt8,
-            per_channel=PER_CHANNEL[name],
-            extra_options={"DefaultTensorType": 1},
-        )
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # the quantiser's advice to pre-process, meant for image models
+        try:
+            quantize_dynamic(
+                float_model,
+                int8_model,
+                weight_type=QuantType.QInt8,
+                per_channel=PER_CHANNEL[name],
+                extra_options={"DefaultTensorType": 1},
+            )
+        finally:
+            root.setLevel(level)
         shutil.copyfile(source / "tokenizer.json", scratch / encoder.tokenizer_file.name)
         for built in (encoder.tokenizer_file.name, encoder.onnx_file.name):
             os.replace(scratch / built, target_dir / built)

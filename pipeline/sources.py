@@ -256,6 +256,8 @@ def read_pdf_file(path: Path, data: bytes) -> Source:
     collect = _CollectWarnings()
     logger.addHandler(collect)
     propagate, logger.propagate = logger.propagate, False
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # collected whatever level the caller's logging is set to
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not _open_with_empty_password(reader):
@@ -270,6 +272,7 @@ def read_pdf_file(path: Path, data: bytes) -> Source:
     finally:
         logger.removeHandler(collect)
         logger.propagate = propagate
+        logger.setLevel(level)
     if not any(line.text.strip() for page in pages for line in page):
         raise InputError(path, "PDF has no text layer (a scan?); run OCR on it first")
     messages = list(dict.fromkeys(collect.messages))

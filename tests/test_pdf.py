@@ -8,6 +8,7 @@ spaces and no blank lines (vertical space only). One PDF page holds one page of 
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -302,7 +303,19 @@ def test_damaged_pdf_is_input_error(tmp_path):
         read_source(path)
 
 
-def test_encrypted_and_repaired_pdfs(tmp_path):
+@pytest.mark.parametrize("root_level", [logging.WARNING, logging.ERROR])
+def test_encrypted_and_repaired_pdfs(tmp_path, root_level):
+    """The repair warning reaches the user even when another part of the process has quietened logging."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(root_level)
+    try:
+        _check_encrypted_and_repaired(tmp_path)
+    finally:
+        root.setLevel(level)
+
+
+def _check_encrypted_and_repaired(tmp_path):
     from pipeline.errors import InputError
 
     text = "Russia and Ukraine met in Minsk today and agreed on nothing."
