@@ -17,25 +17,27 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 # the sentence encoders the stance stage can run (configs/stance.yaml, learned.encoder), exported from the installed
-# models after checking them against their pinned hashes (pipeline/encoder_build.py, data/encoders/, docs/encoders.md)
+# models after checking them against their pinned hashes (pipeline/stance/encoder_build.py, data/encoders/,
+# docs/encoders.md)
 ENCODER_DIR := $(VENV)/share/osce-stance-pipeline
 MINILM := $(ENCODER_DIR)/all-MiniLM-L6-v2.int8.onnx
 MPNET := $(ENCODER_DIR)/all-mpnet-base-v2.int8.onnx
 ENCODERS := $(MINILM) $(MPNET)
 STAMPS := $(OUT)/.stamps
 # Each stage runs as its own process; given make's pid, the stages of one make hold one lock on OUT from the first
-# to the last, so a second run on the same OUT is refused between stages too (pipeline/outlock.py).
+# to the last, so a second run on the same OUT is refused between stages too (pipeline/core/outlock.py).
 RUN := PIPELINE_MAKE_PID=$$PPID $(PY) -m pipeline
 ARGS := --texts $(TEXTS) --out $(OUT) --configs $(CONFIGS) --executor $(EXECUTOR) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
-# Code each stage depends on; pipeline/stagecode.py lists the same files (tests/test_makefile.py checks).
-COMMON_CODE := $(addprefix pipeline/,__init__.py artifacts.py config.py errors.py schemas.py stagecode.py runner.py steps.py)
-INGEST_CODE := $(addprefix pipeline/,stages/ingest.py textclean.py sources.py)
-PARSE_CODE := $(addprefix pipeline/,stages/parse.py nlp.py)
-ENTITIES_CODE := $(addprefix pipeline/,stages/entities.py stages/parse.py actor_tagger.py entity_resolution.py gazetteer.py nlp.py)
-STANCE_CODE := $(addprefix pipeline/,stages/stance.py stages/entities.py stages/parse.py gazetteer.py stance_rules.py stance_learned.py stance_features.py stance_summary.py stance_estimates.py review.py embeddings.py nlp.py)
-NETWORK_CODE := $(addprefix pipeline/,stages/network.py)
-REPORT_CODE := $(addprefix pipeline/,stages/report.py figures.py datapackage.py)
+# Code each stage depends on: pipeline/__init__.py, pipeline/core/ and the stage's packages (pipeline/core/registry.py
+# names them, pipeline/core/stagecode.py hashes the same files; tests/test_makefile.py checks).
+COMMON_CODE := pipeline/__init__.py $(wildcard pipeline/core/*.py)
+INGEST_CODE := $(wildcard pipeline/ingest/*.py)
+PARSE_CODE := $(wildcard pipeline/parse/*.py)
+ENTITIES_CODE := $(wildcard pipeline/entities/*.py pipeline/parse/*.py)
+STANCE_CODE := $(wildcard pipeline/stance/*.py pipeline/entities/*.py pipeline/parse/*.py)
+NETWORK_CODE := $(wildcard pipeline/network/*.py)
+REPORT_CODE := $(wildcard pipeline/report/*.py)
 
 SOURCES := $(wildcard $(TEXTS)/*.txt $(TEXTS)/*.pdf)
 STANCE_MODEL := models/stance_learned.joblib
@@ -62,11 +64,11 @@ $(VENV_STAMP): requirements.txt requirements-encoder.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --editable .
 	touch $@
 
-$(MINILM): $(VENV_STAMP) pipeline/encoder_build.py data/encoders/all-MiniLM-L6-v2.sha256
-	$(PY) -m pipeline.encoder_build --encoder minilm
+$(MINILM): $(VENV_STAMP) pipeline/stance/encoder_build.py data/encoders/all-MiniLM-L6-v2.sha256
+	$(PY) -m pipeline.stance.encoder_build --encoder minilm
 
-$(MPNET): $(VENV_STAMP) pipeline/encoder_build.py data/encoders/all-mpnet-base-v2.sha256
-	$(PY) -m pipeline.encoder_build --encoder mpnet
+$(MPNET): $(VENV_STAMP) pipeline/stance/encoder_build.py data/encoders/all-mpnet-base-v2.sha256
+	$(PY) -m pipeline.stance.encoder_build --encoder mpnet
 
 ingest: $(STAMPS)/ingest ## Texts -> documents, sections, paragraphs, footnotes
 $(STAMPS)/ingest: $(VENV_STAMP) $(SOURCES) $(TEXTS) $(CONFIGS)/ingest.yaml $(COMMON_CODE) $(INGEST_CODE)

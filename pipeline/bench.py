@@ -15,10 +15,11 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.artifacts import Layout, read_table
-from pipeline.config import load_stage_config
-from pipeline.nlp import load_model, worker_count
-from pipeline.runner import make_executor
+from pipeline.core.artifacts import Layout, read_table
+from pipeline.core.config import load_stage_config
+from pipeline.core.registry import StageRequest, run_stage
+from pipeline.core.runner import make_executor
+from pipeline.parse.nlp import load_model, worker_count
 
 DEV_CORPUS = Path("data") / "corpus" / "dev"
 
@@ -59,8 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--configs", type=Path, default=Path("configs"))
     args = parser.parse_args(argv)
 
-    from pipeline import steps
-
     corpus, out = args.workdir / "corpus", args.workdir / "out"
     build_corpus(args.source, corpus, words=args.words)
     if out.exists():
@@ -74,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         timings[stage] = round(time.perf_counter() - start, 2)
         print(f"[bench] {stage}: {timings[stage]} s", file=sys.stderr)
 
-    timed("ingest", lambda: steps.run_ingest(corpus, layout, args.configs, executor))
+    request = StageRequest(layout, args.configs, executor, texts=corpus)
+    timed("ingest", lambda: run_stage("ingest", request))
     paragraphs = read_table(layout.table("paragraphs"), name="paragraphs")
     footnotes = read_table(layout.table("footnotes"), name="footnotes")
     texts = [*map(str, paragraphs["text"]), *map(str, footnotes["text"])]
@@ -89,11 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     spacy_seconds = time.perf_counter() - start
     print(f"[bench] bare nlp.pipe: {spacy_seconds:.2f} s ({n_process} process(es))", file=sys.stderr)
 
-    timed("parse", lambda: steps.run_parse(layout, args.configs, executor))
-    timed("entities", lambda: steps.run_entities(layout, args.configs, executor))
-    timed("stance", lambda: steps.run_stance(layout, args.configs, executor))
-    timed("network", lambda: steps.run_network(layout, args.configs))
-    timed("report", lambda: steps.run_report(layout, args.configs))
+    timed("parse", lambda: run_stage("parse", request))
+    timed("entities", lambda: run_stage("entities", request))
+    timed("stance", lambda: run_stage("stance", request))
+    timed("network", lambda: run_stage("network", request))
+    timed("report", lambda: run_stage("report", request))
     pipeline_seconds = sum(timings.values())
     result = {
         "words": words,

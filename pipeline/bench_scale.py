@@ -28,7 +28,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from pipeline.bench import DEV_CORPUS, build_corpus
-from pipeline.outlock import MAKE_PID
+from pipeline.core.outlock import MAKE_PID
 
 STAGES = ("ingest", "parse", "entities", "stance", "network", "report")
 SAMPLE_S = 0.1

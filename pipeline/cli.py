@@ -11,14 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.artifacts import Layout, remove_stale_temporaries
-from pipeline.config import load_stage_config
-from pipeline.errors import PipelineError
-from pipeline.outlock import OutputLock, output_lock
-from pipeline.runner import StageRun, make_executor, one_line, record_stage_error
-from pipeline.stance_features import FEATURE_DESIGNS
+from pipeline.core.artifacts import Layout, remove_stale_temporaries
+from pipeline.core.config import load_stage_config
+from pipeline.core.errors import PipelineError
+from pipeline.core.outlock import OutputLock, output_lock
+from pipeline.core.registry import STAGE_NAMES, StageRequest, run_stage
+from pipeline.core.runner import StageRun, check_no_failures, make_executor, one_line, record_stage_error
+from pipeline.stance.features import FEATURE_DESIGNS
 
-STAGES = ("ingest", "parse", "entities", "stance", "network", "report")
 REVIEWS_HELP = "folder of review files (filled-in review.csv sheets) whose labels replace predictions (if it exists)"
 
 DESCRIPTION = """\
@@ -134,7 +134,7 @@ def build_parser(prog: str = "python -m pipeline") -> argparse.ArgumentParser:
             " text costs.",
         ),
     }
-    for stage in (*STAGES, "all"):
+    for stage in (*STAGE_NAMES, "all"):
         brief, description = stage_help[stage]
         p = sub.add_parser(stage, help=brief, description=description)
         _common(p)
@@ -239,7 +239,7 @@ def build_parser(prog: str = "python -m pipeline") -> argparse.ArgumentParser:
     cb = sub.add_parser(
         "codebook",
         help="write docs/codebook.md: every output table, column and file explained",
-        description="Write the codebook, generated from pipeline/schemas.py: every artifact, what one row is, each"
+        description="Write the codebook, generated from pipeline/core/schemas.py: every artifact, what one row is, each"
         " column's type, meaning and allowed values, and the provenance each file carries. Run it after changing"
         " the schemas.",
     )
@@ -248,22 +248,13 @@ def build_parser(prog: str = "python -m pipeline") -> argparse.ArgumentParser:
 
 
 def _run_stage(stage: str, args: argparse.Namespace, lock: OutputLock) -> StageRun:
-    from pipeline import steps
-
     layout = Layout(args.out)
     remove_stale_temporaries(layout.out)  # left by a run that was killed
     executor = make_executor(args.executor, args.scheduler)
     try:
-        runners: dict[str, Callable[[], StageRun]] = {
-            "ingest": lambda: steps.run_ingest(args.texts, layout, args.configs, executor),
-            "parse": lambda: steps.run_parse(layout, args.configs, executor),
-            "entities": lambda: steps.run_entities(layout, args.configs, executor),
-            "stance": lambda: steps.run_stance(layout, args.configs, executor, reviews=args.reviews),
-            "network": lambda: steps.run_network(layout, args.configs),
-            "report": lambda: steps.run_report(layout, args.configs),
-        }
+        request = StageRequest(layout, args.configs, executor, texts=args.texts, reviews=getattr(args, "reviews", None))
         try:
-            run = runners[stage]()
+            run = run_stage(stage, request)
         except PipelineError as exc:
             if not lock.made_empty_folder:
                 with contextlib.suppress(PipelineError, OSError):  # a full or read-only OUT cannot take the note
@@ -274,35 +265,36 @@ def _run_stage(stage: str, args: argparse.Namespace, lock: OutputLock) -> StageR
         if close is not None:
             close()
     run.report()
-    steps.check_no_failures(run)
+    check_no_failures(run)
     return run
 
 
 def dispatch(args: argparse.Namespace) -> int:
     command: str = args.command
-    if command in STAGES:
+    if command in STAGE_NAMES:
         with output_lock(args.out) as lock:
             _run_stage(command, args, lock)
         if command == "entities" and args.show:
-            from pipeline import steps
+            from pipeline import commands
 
-            print(steps.show_entities(Layout(args.out)))
+            print(commands.show_entities(Layout(args.out)))
         return 0
-    from pipeline import steps
+    from pipeline import commands
+    from pipeline.stance.wiring import read_stance_reviews
 
     if command == "all":
-        steps.read_stance_reviews(args.reviews, load_stage_config("stance", args.configs))  # a bad one stops it now
+        read_stance_reviews(args.reviews, load_stage_config("stance", args.configs))  # a bad one stops it now
         with output_lock(args.out) as lock:
-            for stage in STAGES:
+            for stage in STAGE_NAMES:
                 _run_stage(stage, args, lock)
         return 0
 
     if command == "review":
         with output_lock(args.out):  # it writes OUT/review.csv
-            steps.review_command(args)
+            commands.review_command(args)
         return 0
     if command == "show-entities":
-        print(steps.show_entities(Layout(args.out), limit=args.limit))
+        print(commands.show_entities(Layout(args.out), limit=args.limit))
         return 0
     if command == "codebook":
         from pipeline import codebook
@@ -310,10 +302,10 @@ def dispatch(args: argparse.Namespace) -> int:
         print(f"wrote {codebook.write(args.path)}")
         return 0
     handlers: dict[str, Callable[[argparse.Namespace], Any]] = {
-        "evaluate-stance": steps.evaluate_stance_command,
-        "train-stance": steps.train_stance_command,
-        "evaluate-entities": lambda a: steps.evaluate_entities_command(a),
-        "compare": lambda a: steps.compare_command(a),
+        "evaluate-stance": commands.evaluate_stance_command,
+        "train-stance": commands.train_stance_command,
+        "evaluate-entities": lambda a: commands.evaluate_entities_command(a),
+        "compare": lambda a: commands.compare_command(a),
     }
     handlers[command](args)
     return 0

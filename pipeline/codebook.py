@@ -1,4 +1,4 @@
-"""``docs/codebook.md``: every artifact, column and metadata key, written from ``pipeline.schemas``.
+"""``docs/codebook.md``: every artifact, column and metadata key, written from ``pipeline.core.schemas``.
 
 ``python -m pipeline codebook`` writes it; a test fails when the file is not what this module writes, so a change of
 the schemas goes with a regenerated codebook.
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.artifacts import write_text_atomic
-from pipeline.datapackage import type_name
-from pipeline.schemas import FILES, METADATA, TABLES, Column, Table
+from pipeline.core.artifacts import write_text_atomic
+from pipeline.core.schemas import FILES, METADATA, TABLES, Column, Table
+from pipeline.report.datapackage import type_name
 
 DEFAULT_PATH = Path("docs") / "codebook.md"
 COMMAND = "python -m pipeline codebook"
@@ -21,7 +21,7 @@ INTRO = f"""\
 Every file the pipeline writes into its output folder (`OUT`: `outputs/` unless `--out` or `OUT=` says otherwise),
 what one row of each table is, and what every column means.
 
-This file is written by `{COMMAND}` (or `osce-pipeline codebook`) from `pipeline/schemas.py`, the
+This file is written by `{COMMAND}` (or `osce-pipeline codebook`) from `pipeline/core/schemas.py`, the
 schemas the pipeline checks every table against before writing it. To change a description or add a column, edit
 it there and run the command again; a test fails while this file and the schemas disagree.
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import load_stage_config
-from pipeline.sources import doc_id_for
-from pipeline.stages.ingest import IngestResult, ingest_text
+from pipeline.core.config import load_stage_config
+from pipeline.ingest.sources import doc_id_for
+from pipeline.ingest.stage import IngestResult, ingest_text
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -47,7 +47,7 @@ def chapter(ingest_config, chapter_text) -> IngestResult:
 
 @pytest.fixture(scope="session")
 def nlp():
-    from pipeline.nlp import load_model
+    from pipeline.parse.nlp import load_model
 
     return load_model(load_stage_config("parse", CONFIGS).model)
 

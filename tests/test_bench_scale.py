@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.bench import build_corpus
 from pipeline.bench_scale import STAGES, ScaleRun, run_measured, summary
-from pipeline.sources import doc_id_for
+from pipeline.ingest.sources import doc_id_for
 from tests.conftest import DEV_CORPUS
 
 MB = 2**20

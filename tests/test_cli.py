@@ -22,10 +22,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline import artifacts, cli
+from pipeline import cli
 from pipeline.cli import build_parser
-from pipeline.outlock import LOCK_FILE, MAKE_PID
-from pipeline.sources import doc_id_for
+from pipeline.core import artifacts
+from pipeline.core.outlock import LOCK_FILE, MAKE_PID
+from pipeline.ingest.sources import doc_id_for
 from tests.conftest import CONFIGS, DEV_CORPUS, ROOT, run_pipeline
 
 

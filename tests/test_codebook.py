@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from pipeline import codebook
-from pipeline.datapackage import type_name
+from pipeline.report.datapackage import type_name
 from tests.conftest import ROOT, run_pipeline
 
 CODEBOOK = ROOT / "docs" / "codebook.md"

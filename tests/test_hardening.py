@@ -26,12 +26,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.artifacts import META_KEY, Layout
-from pipeline.errors import InputError
-from pipeline.sources import MAX_LINE_CHARS, doc_id_for, read_source
-from pipeline.stages.ingest import ingest_text
+from pipeline.core.artifacts import META_KEY, Layout
+from pipeline.core.errors import InputError
+from pipeline.ingest.sources import MAX_LINE_CHARS, doc_id_for, read_source
+from pipeline.ingest.stage import ingest_text
 from tests.conftest import CONFIGS, DEV_CORPUS, ROOT, run_pipeline
-from tests.test_pdf import damaged_xref_pdf, no_text_layer_pdf, one_page_pdf
+from tests.ingest.test_pdf import damaged_xref_pdf, no_text_layer_pdf, one_page_pdf
 
 SAFE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8
@@ -230,7 +230,7 @@ def test_long_line_is_refused_fast(tmp_path):
     with pytest.raises(InputError, match="line 1 is 2,112,000 characters long"):
         read_source(path)
     assert time.perf_counter() - start < 1.0
-    from pipeline.config import load_stage_config
+    from pipeline.core.config import load_stage_config
 
     config = load_stage_config("ingest", CONFIGS)
     timings = []
@@ -387,8 +387,8 @@ def test_bad_config_is_one_line_naming_file_and_key(bad, tmp_path):
 
 
 def test_missing_pinned_model_says_how_to_install(monkeypatch):
-    from pipeline import config
-    from pipeline.errors import ConfigError
+    from pipeline.core import config
+    from pipeline.core.errors import ConfigError
 
     monkeypatch.setattr(config, "_model_installed", lambda name: False)
     with pytest.raises(ConfigError) as caught:
@@ -400,8 +400,8 @@ def test_missing_pinned_model_says_how_to_install(monkeypatch):
 
 
 def test_missing_sentence_encoder_says_how_to_build(monkeypatch, tmp_path):
-    from pipeline import embeddings
-    from pipeline.errors import ModelError
+    from pipeline.core.errors import ModelError
+    from pipeline.stance import embeddings
 
     monkeypatch.setattr(embeddings, "ENCODER_DIR", tmp_path)
     embeddings.load_encoder.cache_clear()
@@ -412,7 +412,7 @@ def test_missing_sentence_encoder_says_how_to_build(monkeypatch, tmp_path):
         embeddings.load_encoder.cache_clear()
     assert str(caught.value) == (
         f"{tmp_path / 'all-mpnet-base-v2.int8.onnx'}: sentence encoder not built; run `make venv` (or python -m"
-        " pipeline.encoder_build)"
+        " pipeline.stance.encoder_build)"
     )
 
 
@@ -421,11 +421,11 @@ def test_stance_model_trained_on_another_encoder_is_refused(tmp_path):
 
     import joblib
 
-    from pipeline import steps
-    from pipeline.embeddings import encoder_sha256
-    from pipeline.errors import ModelError
+    from pipeline.core.errors import ModelError
+    from pipeline.stance import context as stance_context
+    from pipeline.stance.embeddings import encoder_sha256
 
-    context = steps._stance_context(CONFIGS, load_model=False)
+    context = stance_context.load_context(CONFIGS, load_model=False)
     bundle = joblib.load(context.config.model_path)
     assert bundle.encoder_sha256, "the shipped model records its encoder"
     trained = bundle.params.get("encoder", "minilm")
@@ -436,19 +436,21 @@ def test_stance_model_trained_on_another_encoder_is_refused(tmp_path):
         context, config=dataclasses.replace(context.config, model_path=str(tmp_path / "other.joblib"))
     )
     with pytest.raises(ModelError) as caught:
-        steps._with_model(moved)
+        stance_context.with_model(moved)
     assert str(caught.value) == (
         f"{tmp_path / 'other.joblib'}: trained on the vectors of sentence encoder '{trained}' (000000000000), but"
         f" {config_file} selects learned.encoder '{trained}' as installed ({encoder_sha256(trained)[:12]}); run"
         " `make train-stance` or select the model's encoder"
     )
-    assert steps._with_model(context).bundle is not None, "the shipped model matches the encoder make venv built"
+    assert stance_context.with_model(context).bundle is not None, (
+        "the shipped model matches the encoder make venv built"
+    )
 
     other = "mpnet" if trained != "mpnet" else "minilm"
     learned = dataclasses.replace(context.config.learned, encoder=other)
     switched = dataclasses.replace(context, config=dataclasses.replace(context.config, learned=learned))
     with pytest.raises(ModelError) as caught:
-        steps._with_model(switched)
+        stance_context.with_model(switched)
     model = context.config.model_path
     assert str(caught.value).startswith(f"{model}: trained on the vectors of sentence encoder '{trained}'")
     assert f"{config_file} selects learned.encoder '{other}'" in str(caught.value)
@@ -483,10 +485,10 @@ def test_stance_model_without_a_recorded_feature_design_is_refused(tmp_path):
 
     import joblib
 
-    from pipeline import steps
-    from pipeline.errors import FeatureDesignError
+    from pipeline.core.errors import FeatureDesignError
+    from pipeline.stance import context as stance_context
 
-    context = steps._stance_context(CONFIGS, load_model=False)
+    context = stance_context.load_context(CONFIGS, load_model=False)
     bundle = joblib.load(context.config.model_path)
     assert bundle.feature_design == context.config.learned.feature_design, "the shipped model records its design"
     assert {t["name"] for t in bundle.targets} == {t.name for t in context.config.targets}, "and its labels' targets"
@@ -496,7 +498,7 @@ def test_stance_model_without_a_recorded_feature_design_is_refused(tmp_path):
         context, config=dataclasses.replace(context.config, model_path=str(tmp_path / "old.joblib"))
     )
     with pytest.raises(FeatureDesignError) as caught:
-        steps._with_model(moved)
+        stance_context.with_model(moved)
     assert str(caught.value) == (
         f"{CONFIGS / 'stance.yaml'}: learned.feature_design is 'other-actors' but {tmp_path / 'old.joblib'} was"
         " trained with an unrecorded feature design; retrain with `make train-stance`"
@@ -529,10 +531,11 @@ def test_every_document_failing_is_an_error(tmp_path):
 
 BUG = """
 import sys
-from pipeline import cli, steps
+from pipeline import cli
+from pipeline.ingest import wiring
 def broken(*args, **kwargs):
     raise ValueError("[E088] Text of length 2099999 exceeds maximum of 1000000.\\nMore detail.")
-steps.run_ingest = broken
+wiring.run_ingest = broken
 sys.exit(cli.main(sys.argv[1:]))
 """
 
@@ -732,7 +735,7 @@ def test_random_bytes_are_read_or_refused_with_input_error(tmp_path, data, suffi
 @given(data=st.binary(min_size=1, max_size=2048))
 def test_random_bytes_ingest_or_fail_cleanly(tmp_path, data):
     """From bytes on disk to tables: a result or an InputError, nothing else."""
-    from pipeline.config import load_stage_config
+    from pipeline.core.config import load_stage_config
 
     path = tmp_path / "random.txt"
     path.write_bytes(b"Russia and Belarus agreed on many things again today.\n" + data)

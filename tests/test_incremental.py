@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.schemas import SCHEMAS
+from pipeline.core.schemas import SCHEMAS
 from tests.conftest import CHAPTER, CONFIGS, DEV_CORPUS, run_pipeline
 
 STAGES = ("ingest", "parse", "entities", "stance", "network")
@@ -113,9 +113,10 @@ def test_dask_local_cluster_gives_the_same_artifacts(local_run, tmp_path):
 
 
 def test_parsing_in_worker_processes_gives_the_same_artifacts(tmp_path):
-    from pipeline import steps
-    from pipeline.artifacts import Layout
-    from pipeline.runner import LocalExecutor
+    from pipeline.core.artifacts import Layout
+    from pipeline.core.runner import LocalExecutor
+    from pipeline.ingest.wiring import run_ingest
+    from pipeline.parse.wiring import run_parse
 
     shortest = sorted(DEV_CORPUS.glob("*.txt"), key=lambda p: p.stat().st_size)[:8]
     texts = tmp_path / "texts"
@@ -129,8 +130,8 @@ def test_parsing_in_worker_processes_gives_the_same_artifacts(tmp_path):
     runs = {}
     for name, executor, folder in (("one", LocalExecutor(1), CONFIGS), ("two", LocalExecutor(2), configs)):
         layout = Layout(tmp_path / name)
-        steps.run_ingest(texts, layout, CONFIGS, LocalExecutor(1))
-        run = steps.run_parse(layout, folder, executor)
+        run_ingest(texts, layout, CONFIGS, LocalExecutor(1))
+        run = run_parse(layout, folder, executor)
         assert run.counts() == {"done": 8}
         runs[name] = layout
     one, two = runs["one"], runs["two"]

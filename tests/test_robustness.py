@@ -22,10 +22,10 @@ from fpdf import FPDF
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.config import load_stage_config
-from pipeline.schemas import SCHEMAS
+from pipeline.core.config import load_stage_config
+from pipeline.core.schemas import SCHEMAS
 from tests.conftest import CHAPTER, CHAPTER_ID, CONFIGS, ROOT, run_pipeline
-from tests.stages.test_report import document_part
+from tests.report.test_stage import document_part
 
 OFFTOPIC = ROOT / "tests" / "offtopic"
 ONE_ACTOR = "Poland is a country.\n"

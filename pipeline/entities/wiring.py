@@ -1,0 +1,99 @@
+"""Entities wired to their artifacts: mentions per stale document from its stored parsed docs, then the corpus entity
+table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.core.artifacts import Layout, fingerprint, is_current, read_table, write_table
+from pipeline.core.config import config_hash, load_stage_config
+from pipeline.core.registry import StageRequest
+from pipeline.core.runner import (
+    Executor,
+    Outcome,
+    StageRun,
+    progress,
+    record_summary,
+    run_per_document,
+    upstream_fingerprint,
+)
+from pipeline.core.stagecode import stage_code_version
+
+
+def _entities_config(configs: Path) -> tuple[Any, Path, str]:
+    config = load_stage_config("entities", configs)
+    gazetteer_path = Path(config.gazetteer)
+    return config, gazetteer_path, config_hash(config, gazetteer_path)
+
+
+def _entities_chunk(item: tuple[list[tuple[str, str, int | None, str | None]], str, str]) -> list[Outcome]:
+    from pipeline.entities.gazetteer import load_gazetteer
+    from pipeline.entities.stage import ActorTagger, extract_mentions
+    from pipeline.parse.nlp import load_vocab_model
+    from pipeline.parse.stage import load_docs
+
+    docs, out, configs = item
+    layout = Layout(Path(out))
+    config, gazetteer_path, chash = _entities_config(Path(configs))
+    gazetteer = load_gazetteer(gazetteer_path)
+    nlp = load_vocab_model(load_stage_config("parse", Path(configs)).model)
+    tagger = ActorTagger(nlp, gazetteer, config)
+    outcomes = []
+    for done, (doc_id, print_, year, country) in enumerate(docs, start=1):
+        progress("entities", done, len(docs))
+        parsed = load_docs(layout.spacy_docs(doc_id).read_bytes(), nlp.vocab)
+        mentions = extract_mentions(
+            parsed, doc_id=doc_id, year=year, country=country, tagger=tagger, gazetteer=gazetteer
+        )
+        meta = {"stage": "entities", "fingerprint": print_, "config_hash": chash}
+        write_table(mentions, layout.partition("mentions", doc_id), name="mentions", meta=meta)
+        outcomes.append(Outcome(doc_id, doc_id, "done"))
+    return outcomes
+
+
+def _document_context(layout: Layout) -> dict[str, tuple[int | None, str | None]]:
+    """Each document's year and speaker country (from metadata): what entity resolution needs to know."""
+    documents = read_table(layout.table("documents"), name="documents")
+    return {
+        str(row.doc_id): (None if pd.isna(row.year) else int(row.year), None if pd.isna(row.country) else row.country)
+        for row in documents.itertuples()
+    }
+
+
+def run_entities(layout: Layout, configs: Path, executor: Executor) -> StageRun:
+    """Find and resolve actor mentions per document; rebuild the corpus entity table."""
+    from pipeline.entities.gazetteer import load_gazetteer
+    from pipeline.entities.stage import entity_table
+
+    run = StageRun("entities")
+    config, gazetteer_path, chash = _entities_config(configs)
+    gazetteer = load_gazetteer(gazetteer_path)
+    contexts = _document_context(layout)
+    doc_ids = layout.partition_ids("sentences")
+    stale = []
+    for doc_id in doc_ids:
+        upstream = upstream_fingerprint(layout, ("sentences",), doc_id)
+        year, country = contexts.get(doc_id, (None, None))
+        print_ = fingerprint("entities", stage_code_version("entities"), chash, upstream, year, country)
+        if upstream is not None and is_current(layout.partition("mentions", doc_id), print_):
+            run.outcomes.append(Outcome(doc_id, doc_id, "current"))
+        else:
+            stale.append((doc_id, print_, year, country))
+    run_per_document(run, _entities_chunk, stale, layout, configs, executor, output="mentions", doc_ids=doc_ids)
+    mentions = read_table(layout.table("mentions"), name="mentions")
+    meta = {
+        "stage": "entities",
+        "config_hash": chash,
+        "inputs": {d: upstream_fingerprint(layout, ("mentions",), d) for d in layout.partition_ids("mentions")},
+    }
+    write_table(entity_table(mentions, gazetteer), layout.table("entities"), name="entities", meta=meta)
+    record_summary(layout, run)
+    return run
+
+
+def run(request: StageRequest) -> StageRun:
+    """The entities stage as the stage registry runs it."""
+    return run_entities(request.layout, request.configs, request.executor)
