@@ -26,17 +26,18 @@ CLASSES = ("none", "neutral", "pro", "anti")
 
 
 class StanceClassifier(ClassifierMixin, BaseEstimator):
-    """Logistic regression on TF-IDF n-grams of the marked sentence plus standardised rule signals."""
+    """Logistic regression on TF-IDF n-grams of the marked sentence plus standardised rule signals and sentence
+    vectors. The defaults are the shipped configuration (``configs/stance.yaml``, ``learned``; a test checks)."""
 
     def __init__(
         self,
         *,
-        C: float = 4.0,
-        ngram_max: int = 2,
+        C: float = 1.0,
+        ngram_max: int = 1,
         min_df: int = 1,
         use_signals: bool = True,
-        signal_weight: float = 1.0,
-        use_embeddings: bool = False,
+        signal_weight: float = 0.3,
+        use_embeddings: bool = True,
         embedding_weight: float = 1.0,
         encoder: str = "minilm",
         random_state: int = 13,
@@ -93,9 +94,13 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         classifier = self.pipeline_.named_steps["classifier"]
-        return classifier.predict_proba(self._design_matrix(X))
+        return classifier.predict_proba(self.design_matrix(X))
 
-    def _design_matrix(self, X: pd.DataFrame) -> Any:
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """The most probable class of each row: the one prediction path, the same as the stance stage's."""
+        return np.asarray(self.classes_)[self.predict_proba(X).argmax(axis=1)]
+
+    def design_matrix(self, X: pd.DataFrame) -> Any:
         """What the fitted column transformer makes of ``X``: each part transformed and weighted, then stacked, as
         ``ColumnTransformer.transform`` does, without its bookkeeping for each of the 1,152 embedding columns (which
         cost more than the prediction itself). The passthrough part is the columns' values as they are."""
@@ -116,9 +121,6 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         if transformer.sparse_output_:
             return sparse.hstack(parts).tocsr()
         return np.hstack([p.toarray() if sparse.issparse(p) else p for p in parts])
-
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return self.pipeline_.predict(X)
 
     def evidence(self, X: pd.DataFrame, labels: list[str], top: int = 3) -> list[list[str]]:
         """The n-grams of each sentence that pushed hardest toward its predicted label."""
