@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from pipeline.core.artifacts import Layout, read_table
-from pipeline.core.config import load_stage_config
+from pipeline.core.config import ParseConfig, load_config
 from pipeline.core.registry import StageRequest, run_stage
 from pipeline.core.runner import make_executor
 from pipeline.parse.nlp import load_model, worker_count
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     texts = [*map(str, paragraphs["text"]), *map(str, footnotes["text"])]
     words = sum(len(t.split()) for t in texts)
 
-    parse_config = load_stage_config("parse", args.configs)
+    parse_config = load_config(ParseConfig, args.configs)
     nlp = load_model(parse_config.model)
     n_process = worker_count(parse_config.n_process, sum(map(len, texts)))
     start = time.perf_counter()

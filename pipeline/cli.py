@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.core.artifacts import Layout, remove_stale_temporaries
-from pipeline.core.config import load_stage_config
+from pipeline.core.config import StanceConfig, load_config
 from pipeline.core.errors import PipelineError
 from pipeline.core.outlock import OutputLock, output_lock
 from pipeline.core.registry import STAGE_NAMES, StageRequest, run_stage
@@ -261,9 +261,7 @@ def _run_stage(stage: str, args: argparse.Namespace, lock: OutputLock) -> StageR
                     record_stage_error(layout, stage, str(exc))
             raise
     finally:
-        close = getattr(executor, "close", None)
-        if close is not None:
-            close()
+        executor.close()
     run.report()
     check_no_failures(run)
     return run
@@ -283,7 +281,7 @@ def dispatch(args: argparse.Namespace) -> int:
     from pipeline.stance.wiring import read_stance_reviews
 
     if command == "all":
-        read_stance_reviews(args.reviews, load_stage_config("stance", args.configs))  # a bad one stops it now
+        read_stance_reviews(args.reviews, load_config(StanceConfig, args.configs))  # a bad one stops it now
         with output_lock(args.out) as lock:
             for stage in STAGE_NAMES:
                 _run_stage(stage, args, lock)

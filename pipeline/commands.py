@@ -3,13 +3,13 @@ train-stance, evaluate-stance and evaluate-entities."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from pipeline.core.artifacts import Layout, read_table
-from pipeline.core.config import load_stage_config
+from pipeline.core.config import StanceConfig, load_config
 from pipeline.core.errors import PipelineError
 from pipeline.stance.context import stance_correction
 from pipeline.stance.evaluation import (
@@ -32,14 +32,14 @@ def show_entities(layout: Layout, *, limit: int = 60) -> str:
         return view[columns].to_string(index=False)
 
 
-def review_command(args: Any) -> None:
+def review_command(args: argparse.Namespace) -> None:
     """``python -m pipeline review``: write ``OUT/review.csv``, the unreviewed sentence-target rows whose reading
     narrows the stance intervals most first."""
     from pipeline.core.artifacts import write_bytes_atomic
     from pipeline.stance.review import review_sheet, sheet_bytes
 
     layout = Layout(args.out)
-    config = load_stage_config("stance", args.configs)
+    config = load_config(StanceConfig, args.configs)
     stance = read_table(layout.table("stance"), name="stance")
     sheet = review_sheet(stance, stance_correction(config))
     write_bytes_atomic(layout.review_sheet, sheet_bytes(sheet))
@@ -50,7 +50,7 @@ def review_command(args: Any) -> None:
     )
 
 
-def train_stance_command(args: Any) -> None:
+def train_stance_command(args: argparse.Namespace) -> None:
     import json
 
     import joblib
@@ -60,7 +60,7 @@ def train_stance_command(args: Any) -> None:
 
     sources = [*([args.texts] if args.texts else []), *DEFAULT_SOURCES]
     bundle, report = train_and_score(args.labels, args.configs, sources, reviews=args.reviews)
-    config = load_stage_config("stance", args.configs)
+    config = load_config(StanceConfig, args.configs)
     model_path = args.model or Path(config.model_path)
     with atomic_path(model_path) as tmp:
         joblib.dump(bundle, tmp, compress=3)
@@ -85,7 +85,7 @@ def train_stance_command(args: Any) -> None:
         print(format_scores(method, results))
 
 
-def evaluate_stance_command(args: Any) -> None:
+def evaluate_stance_command(args: argparse.Namespace) -> None:
     import json
 
     from pipeline.core.artifacts import write_text_atomic
@@ -127,7 +127,7 @@ def evaluate_stance_command(args: Any) -> None:
         write_text_atomic(args.json, json.dumps(report, indent=2) + "\n")
 
 
-def compare_command(args: Any) -> None:
+def compare_command(args: argparse.Namespace) -> None:
     """``python -m pipeline compare --by section|document --target T``: the comparison as a terminal table."""
     from pipeline.report.figures import compare_table
 
@@ -140,7 +140,7 @@ def compare_command(args: Any) -> None:
     print(compare_table(frame, by=args.by, target=args.target))
 
 
-def evaluate_entities_command(args: Any) -> None:
+def evaluate_entities_command(args: argparse.Namespace) -> None:
     """Entity precision and recall per gold document (body mentions), and micro-averaged."""
     from pipeline.entities.evaluation import evaluate_entities, format_entity_scores
 

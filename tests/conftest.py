@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.core.config import load_stage_config
+from pipeline.core.config import IngestConfig, ParseConfig, load_config
 from pipeline.ingest.sources import doc_id_for
 from pipeline.ingest.stage import IngestResult, ingest_text
 
@@ -32,7 +32,7 @@ def run_pipeline(*args: str, cwd: Path = ROOT, check: bool = True) -> subprocess
 
 @pytest.fixture(scope="session")
 def ingest_config():
-    return load_stage_config("ingest", CONFIGS)
+    return load_config(IngestConfig, CONFIGS)
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +49,7 @@ def chapter(ingest_config, chapter_text) -> IngestResult:
 def nlp():
     from pipeline.parse.nlp import load_model
 
-    return load_model(load_stage_config("parse", CONFIGS).model)
+    return load_model(load_config(ParseConfig, CONFIGS).model)
 
 
 @pytest.fixture(scope="session")

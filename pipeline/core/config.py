@@ -127,6 +127,7 @@ STAGE_CONFIGS: dict[str, type] = {
     "report": ReportConfig,
 }
 
+STAGE_OF: dict[type, str] = {cls: stage for stage, cls in STAGE_CONFIGS.items()}
 C = TypeVar("C")
 
 
@@ -243,15 +244,17 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     return f"malformed YAML{where}: {problem}{started}"
 
 
-def load_stage_config(stage: str, config_dir: Path = CONFIG_DIR) -> Any:
-    """Load and validate ``configs/<stage>.yaml`` into its dataclass."""
+def load_config(cls: type[C], config_dir: Path = CONFIG_DIR) -> C:
+    """Load and validate the stage config of type ``cls`` (``configs/<stage>.yaml``, e.g.
+    ``load_config(StanceConfig, folder)``); the type checker sees the type at every call site."""
+    stage = STAGE_OF[cls]
     path = config_dir / f"{stage}.yaml"
     raw = read_yaml(path)
     if raw is None:
         raise ConfigError(f"{path}: config file is empty")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
-    config: Any = _build(STAGE_CONFIGS[stage], raw, str(path))
+    config = _build(cls, raw, str(path))
     _validate(stage, config, path)
     return config
 

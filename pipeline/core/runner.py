@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from pipeline.core.artifacts import Layout, read_meta, remove_stale_partitions, write_text_atomic
 from pipeline.core.errors import PipelineError
@@ -29,10 +29,17 @@ class Outcome:
 
 
 class Executor(Protocol):
+    """Where per-document work runs. ``distributed``: on workers that write their partitions themselves (so even
+    cheap stages go there); ``workers``: how many chunks to cut; ``close``: release the workers."""
+
+    distributed: bool
+
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]: ...
 
     @property
     def workers(self) -> int: ...
+
+    def close(self) -> None: ...
 
 
 class LocalExecutor:
@@ -55,6 +62,9 @@ class LocalExecutor:
 
         with ProcessPoolExecutor(max_workers=min(self.processes, len(items)), mp_context=get_context("spawn")) as pool:
             return list(pool.map(fn, items))
+
+    def close(self) -> None:
+        """Nothing to release: a pool lives only as long as one ``map``."""
 
 
 class DaskExecutor:
@@ -103,7 +113,7 @@ MIN_DOCUMENTS_FOR_PROCESSES = 8
 def plan_chunks(items: Sequence[T], executor: Executor, *, processes: int | None = None) -> list[list[T]]:
     """How to split a stage's documents: one chunk per worker on a cluster; locally one chunk per process
     (``processes``, or one per core) for corpora big enough to pay for the processes."""
-    if getattr(executor, "distributed", False):
+    if executor.distributed:
         return chunks(items, executor.workers)
     if len(items) < MIN_DOCUMENTS_FOR_PROCESSES:
         return chunks(items, 1)
@@ -121,6 +131,27 @@ def chunks(items: Sequence[T], n: int) -> list[list[T]]:
             out.append(list(items[start:end]))
         start = end
     return out
+
+
+@dataclass(frozen=True)
+class StaleDocument:
+    """A document a stage has to redo, and the fingerprint its outputs will carry."""
+
+    doc_id: str
+    fingerprint: str
+
+
+D = TypeVar("D", bound=StaleDocument)
+
+
+@dataclass(frozen=True)
+class Chunk(Generic[D]):
+    """One worker's share of a stage's documents and the folders it reads and writes: picklable, so that the chunk
+    function runs the same in this process, in a pool of processes or on a Dask worker."""
+
+    documents: list[D]
+    out: str
+    configs: str
 
 
 def upstream_fingerprint(layout: Layout, names: Sequence[str], doc_id: str) -> str | None:
@@ -223,8 +254,8 @@ def chunks_by_cost(
 
 def run_per_document(
     run: StageRun,
-    work: Any,
-    stale: list[Any],
+    work: Callable[[Chunk[D]], list[Outcome]],
+    stale: list[D],
     layout: Layout,
     configs: Path,
     executor: Executor,
@@ -236,7 +267,7 @@ def run_per_document(
     """Run a stage's chunk function over its stale documents (dealt costliest first in turn when ``costs`` are
     given), then drop partitions of documents gone upstream."""
     planned = plan_chunks(stale, executor) if costs is None else chunks_by_cost(stale, costs, executor)
-    chunked = [(chunk, str(layout.out), str(configs)) for chunk in planned]
+    chunked = [Chunk(chunk, str(layout.out), str(configs)) for chunk in planned]
     for outcomes in executor.map(work, chunked):
         run.outcomes.extend(outcomes)
     for doc_id in remove_stale_partitions(layout, output, set(doc_ids)):

@@ -17,7 +17,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span
 
-from pipeline.core.config import EntitiesConfig
+from pipeline.core.config import EntitiesConfig, load_config
 from pipeline.core.errors import ConfigError
 from pipeline.entities.gazetteer import Gazetteer
 
@@ -648,8 +648,8 @@ def make_actor_tagger(nlp: Language, name: str, configs_dir: str) -> ActorTagger
     """``nlp.add_pipe("actor_tagger")``: the tagger built from a configs folder (entities.yaml + gazetteer)."""
     from pathlib import Path
 
-    from pipeline.core.config import load_stage_config
+    from pipeline.core.config import EntitiesConfig
     from pipeline.entities.gazetteer import load_gazetteer
 
-    config = load_stage_config("entities", Path(configs_dir))
+    config = load_config(EntitiesConfig, Path(configs_dir))
     return ActorTagger(nlp, load_gazetteer(Path(config.gazetteer)), config)

@@ -3,18 +3,20 @@ table."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from pipeline.core.artifacts import Layout, fingerprint, is_current, read_table, write_table
-from pipeline.core.config import config_hash, load_stage_config
+from pipeline.core.config import EntitiesConfig, ParseConfig, config_hash, load_config
 from pipeline.core.registry import StageRequest
 from pipeline.core.runner import (
+    Chunk,
     Executor,
     Outcome,
     StageRun,
+    StaleDocument,
     progress,
     record_summary,
     run_per_document,
@@ -23,32 +25,40 @@ from pipeline.core.runner import (
 from pipeline.core.stagecode import stage_code_version
 
 
-def _entities_config(configs: Path) -> tuple[Any, Path, str]:
-    config = load_stage_config("entities", configs)
+@dataclass(frozen=True)
+class EntitiesDocument(StaleDocument):
+    """A document to redo, with what resolving its mentions needs to know: its year and its speaker's country."""
+
+    year: int | None
+    country: str | None
+
+
+def _entities_config(configs: Path) -> tuple[EntitiesConfig, Path, str]:
+    config = load_config(EntitiesConfig, configs)
     gazetteer_path = Path(config.gazetteer)
     return config, gazetteer_path, config_hash(config, gazetteer_path)
 
 
-def _entities_chunk(item: tuple[list[tuple[str, str, int | None, str | None]], str, str]) -> list[Outcome]:
+def _entities_chunk(item: Chunk[EntitiesDocument]) -> list[Outcome]:
     from pipeline.entities.gazetteer import load_gazetteer
     from pipeline.entities.stage import ActorTagger, extract_mentions
     from pipeline.parse.nlp import load_vocab_model
     from pipeline.parse.stage import load_docs
 
-    docs, out, configs = item
-    layout = Layout(Path(out))
-    config, gazetteer_path, chash = _entities_config(Path(configs))
+    docs, layout, configs = item.documents, Layout(Path(item.out)), Path(item.configs)
+    config, gazetteer_path, chash = _entities_config(configs)
     gazetteer = load_gazetteer(gazetteer_path)
-    nlp = load_vocab_model(load_stage_config("parse", Path(configs)).model)
+    nlp = load_vocab_model(load_config(ParseConfig, configs).model)
     tagger = ActorTagger(nlp, gazetteer, config)
     outcomes = []
-    for done, (doc_id, print_, year, country) in enumerate(docs, start=1):
+    for done, document in enumerate(docs, start=1):
         progress("entities", done, len(docs))
+        doc_id = document.doc_id
         parsed = load_docs(layout.spacy_docs(doc_id).read_bytes(), nlp.vocab)
         mentions = extract_mentions(
-            parsed, doc_id=doc_id, year=year, country=country, tagger=tagger, gazetteer=gazetteer
+            parsed, doc_id=doc_id, year=document.year, country=document.country, tagger=tagger, gazetteer=gazetteer
         )
-        meta = {"stage": "entities", "fingerprint": print_, "config_hash": chash}
+        meta = {"stage": "entities", "fingerprint": document.fingerprint, "config_hash": chash}
         write_table(mentions, layout.partition("mentions", doc_id), name="mentions", meta=meta)
         outcomes.append(Outcome(doc_id, doc_id, "done"))
     return outcomes
@@ -73,7 +83,7 @@ def run_entities(layout: Layout, configs: Path, executor: Executor) -> StageRun:
     gazetteer = load_gazetteer(gazetteer_path)
     contexts = _document_context(layout)
     doc_ids = layout.partition_ids("sentences")
-    stale = []
+    stale: list[EntitiesDocument] = []
     for doc_id in doc_ids:
         upstream = upstream_fingerprint(layout, ("sentences",), doc_id)
         year, country = contexts.get(doc_id, (None, None))
@@ -81,7 +91,7 @@ def run_entities(layout: Layout, configs: Path, executor: Executor) -> StageRun:
         if upstream is not None and is_current(layout.partition("mentions", doc_id), print_):
             run.outcomes.append(Outcome(doc_id, doc_id, "current"))
         else:
-            stale.append((doc_id, print_, year, country))
+            stale.append(EntitiesDocument(doc_id, print_, year, country))
     run_per_document(run, _entities_chunk, stale, layout, configs, executor, output="mentions", doc_ids=doc_ids)
     mentions = read_table(layout.table("mentions"), name="mentions")
     meta = {

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from pipeline.core.artifacts import Layout, fingerprint, is_current, remove_stale_partitions, write_table
-from pipeline.core.config import config_hash, load_stage_config
+from pipeline.core.config import IngestConfig, config_hash, load_config
 from pipeline.core.errors import InputError
 from pipeline.core.registry import StageRequest
 from pipeline.core.runner import Executor, LocalExecutor, Outcome, StageRun, record_summary
@@ -22,9 +22,21 @@ from pipeline.ingest.stage import ingest_text
 INGEST_TABLES = ("documents", "sections", "paragraphs", "footnotes")
 
 
-def _ingest_one(item: tuple[str, str, str, Any, str, dict[str, str]]) -> Outcome:
-    path_str, doc_id, out, config, chash, metadata = item
-    path, layout = Path(path_str), Layout(Path(out))
+@dataclass(frozen=True)
+class Source:
+    """One source file to ingest, with what its fingerprint covers: the config (hashed) and its metadata row."""
+
+    path: str
+    doc_id: str
+    out: str
+    config: IngestConfig
+    chash: str
+    metadata: dict[str, str]
+
+
+def _ingest_one(item: Source) -> Outcome:
+    path_str, doc_id, config, chash, metadata = item.path, item.doc_id, item.config, item.chash, item.metadata
+    path, layout = Path(path_str), Layout(Path(item.out))
     try:
         data = read_source_bytes(path)  # read once: the hash recorded is that of the bytes ingested
     except InputError as exc:
@@ -67,9 +79,9 @@ def _ingest_one(item: tuple[str, str, str, Any, str, dict[str, str]]) -> Outcome
 def run_ingest(texts: Path, layout: Layout, configs: Path, executor: Executor) -> StageRun:
     """Ingest every .txt/.pdf in ``texts``; only new or changed documents are processed."""
     run = StageRun("ingest")
-    config = load_stage_config("ingest", configs)  # once for all documents (and a bad config fails early)
+    config = load_config(IngestConfig, configs)  # once for all documents (and a bad config fails early)
     chash = config_hash(config)
-    items: list[tuple[str, str, str, Any, str, dict[str, str]]] = []
+    items: list[Source] = []
     seen: dict[str, Path] = {}
     metadata = read_metadata(texts)
     for path in list_sources(texts):
@@ -79,8 +91,8 @@ def run_ingest(texts: Path, layout: Layout, configs: Path, executor: Executor) -
             run.outcomes.append(Outcome(str(path), None, "failed", message))
             continue
         seen[doc_id] = path
-        items.append((str(path), doc_id, str(layout.out), config, chash, metadata.get(path.name, {})))
-    in_process = executor if getattr(executor, "distributed", False) else LocalExecutor()  # ingest is cheap
+        items.append(Source(str(path), doc_id, str(layout.out), config, chash, metadata.get(path.name, {})))
+    in_process = executor if executor.distributed else LocalExecutor()  # ingest is cheap
     run.outcomes.extend(in_process.map(_ingest_one, items))
     keep = {o.doc_id for o in run.outcomes if o.status in ("done", "current") and o.doc_id}
     for name in INGEST_TABLES:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from pipeline.core.artifacts import Layout, read_table, write_table
-from pipeline.core.config import config_hash, load_stage_config
+from pipeline.core.config import NetworkConfig, StanceConfig, config_hash, load_config
 from pipeline.core.registry import StageRequest
 from pipeline.core.runner import LocalExecutor, Outcome, StageRun, plan_chunks, record_summary, upstream_fingerprint
 
 
-def _signed_input(stance: pd.DataFrame, config: Any) -> pd.DataFrame:
+def _signed_input(stance: pd.DataFrame, config: StanceConfig) -> pd.DataFrame:
     """Holders and targets under one namespace (gazetteer ids), so 'Russia' the holder is 'russia' the target."""
     holder_ids = {name: ids[0] for name, ids in config.holders.items() if ids}
     target_ids = {t.name: t.entity_ids[0] for t in config.targets if t.entity_ids}
@@ -30,8 +29,8 @@ def run_network(layout: Layout, configs: Path) -> StageRun:
     from pipeline.stages import network
 
     run = StageRun("network")
-    config = load_stage_config("network", configs)
-    stance_config = load_stage_config("stance", configs)
+    config = load_config(NetworkConfig, configs)
+    stance_config = load_config(StanceConfig, configs)
     chash = config_hash(config)
     # only the columns the networks are built from: not every sentence's and judgement's text
     mentions = read_table(layout.table("mentions"), name="mentions", columns=network.MENTION_COLUMNS)

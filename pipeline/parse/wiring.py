@@ -14,12 +14,14 @@ from pipeline.core.artifacts import (
     remove_stale_partitions,
     write_table,
 )
-from pipeline.core.config import config_hash, load_stage_config
+from pipeline.core.config import ParseConfig, config_hash, load_config
 from pipeline.core.registry import StageRequest
 from pipeline.core.runner import (
+    Chunk,
     Executor,
     Outcome,
     StageRun,
+    StaleDocument,
     chunks_by_cost,
     progress,
     record_summary,
@@ -28,18 +30,17 @@ from pipeline.core.runner import (
 from pipeline.core.stagecode import stage_code_version
 
 
-def _parse_chunk(item: tuple[list[tuple[str, str]], str, str]) -> list[Outcome]:
+def _parse_chunk(item: Chunk[StaleDocument]) -> list[Outcome]:
     from pipeline.core.artifacts import write_bytes_atomic
     from pipeline.parse.nlp import load_model
     from pipeline.parse.stage import parse_documents, too_long
 
-    docs, out, configs = item
-    layout = Layout(Path(out))
-    config = load_stage_config("parse", Path(configs))
-    prints = dict(docs)
+    layout = Layout(Path(item.out))
+    config = load_config(ParseConfig, Path(item.configs))
+    prints = {d.doc_id: d.fingerprint for d in item.documents}
     inputs = {
         doc_id: (read_partition(layout, "paragraphs", doc_id), read_partition(layout, "footnotes", doc_id))
-        for doc_id, _ in docs
+        for doc_id in prints
     }
     refused = too_long(inputs, load_model(config.model).max_length)
     outcomes = [Outcome(doc_id, doc_id, "failed", message) for doc_id, message in refused.items()]
@@ -66,11 +67,11 @@ def run_parse(layout: Layout, configs: Path, executor: Executor) -> StageRun:
     from pipeline.parse.nlp import model_version, worker_count
 
     run = StageRun("parse")
-    config = load_stage_config("parse", configs)
+    config = load_config(ParseConfig, configs)
     chash = config_hash(config)
     version = model_version(config.model)
     doc_ids = layout.partition_ids("documents")
-    stale: list[tuple[str, str]] = []
+    stale: list[StaleDocument] = []
     for doc_id in doc_ids:
         upstream = upstream_fingerprint(layout, ("paragraphs", "footnotes"), doc_id)
         print_ = fingerprint("parse", stage_code_version("parse"), chash, version, upstream)
@@ -81,14 +82,14 @@ def run_parse(layout: Layout, configs: Path, executor: Executor) -> StageRun:
         ):
             run.outcomes.append(Outcome(doc_id, doc_id, "current"))
         else:
-            stale.append((doc_id, print_))
+            stale.append(StaleDocument(doc_id, print_))
     # each worker process parses its share of the documents with its own nlp.pipe stream, costliest documents dealt
     # first in turn: the parsed docs never cross a process boundary (nlp.pipe's own n_process sends every doc back
     # to one process, which then also stores them all while the parsing processes want the same cores)
-    sizes = [_text_bytes(layout, doc_id) for doc_id, _ in stale]
+    sizes = [_text_bytes(layout, d.doc_id) for d in stale]
     processes = worker_count(config.n_process, sum(sizes))
     planned = chunks_by_cost(stale, sizes, executor, processes=processes)
-    work = [(chunk, str(layout.out), str(configs)) for chunk in planned]
+    work = [Chunk(chunk, str(layout.out), str(configs)) for chunk in planned]
     for outcomes in executor.map(_parse_chunk, work):
         run.outcomes.extend(outcomes)
     for doc_id in remove_stale_partitions(layout, "sentences", set(doc_ids)):

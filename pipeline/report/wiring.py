@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pipeline.core.artifacts import Layout, read_table
-from pipeline.core.config import config_hash, load_stage_config
+from pipeline.core.config import ParseConfig, ReportConfig, StanceConfig, config_hash, load_config
 from pipeline.core.registry import StageRequest
 from pipeline.core.runner import Outcome, StageRun, record_summary
 from pipeline.core.stagecode import stage_code_version
 
+if TYPE_CHECKING:
+    from pipeline.report.stage import ReportInputs
 
-def report_inputs(layout: Layout, configs: Path) -> Any:
+
+def report_inputs(layout: Layout, configs: Path) -> ReportInputs:
     """Everything the report reads, from the output folder, the model card and the stage configs."""
     import json
 
@@ -21,7 +24,7 @@ def report_inputs(layout: Layout, configs: Path) -> Any:
     from pipeline.parse.nlp import model_version
     from pipeline.report.stage import REPORT_TABLES, ReportInputs
 
-    stance_config = load_stage_config("stance", configs)
+    stance_config = load_config(StanceConfig, configs)
     card_path = Path(stance_config.model_path).with_suffix(".json")
     evaluation = json.loads(card_path.read_text(encoding="utf-8")) if card_path.exists() else None
     tables = {name: read_table(layout.table(name), name=name) for name in REPORT_TABLES}
@@ -30,7 +33,7 @@ def report_inputs(layout: Layout, configs: Path) -> Any:
         for doc_id in tables["documents"]["doc_id"]
         if (layout.figures / f"{doc_id}.network.png").exists()
     }
-    parse_model = load_stage_config("parse", configs).model
+    parse_model = load_config(ParseConfig, configs).model
     provenance = {
         "pipeline code (report stage)": stage_code_version("report"),
         "pipeline code (stance stage)": stage_code_version("stance"),
@@ -68,7 +71,7 @@ def run_report(layout: Layout, configs: Path) -> StageRun:
     from pipeline.report.stage import render_report
 
     run = StageRun("report")
-    config = load_stage_config("report", configs)
+    config = load_config(ReportConfig, configs)
     html = render_report(report_inputs(layout, configs), config=config)
     write_text_atomic(layout.report, html)
     write_text_atomic(layout.datapackage, descriptor_json())

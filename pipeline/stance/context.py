@@ -5,18 +5,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from pipeline.core.config import config_hash, load_stage_config
+from pipeline.core.config import EntitiesConfig, StanceConfig, config_hash, load_config
 from pipeline.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pipeline.entities.gazetteer import Gazetteer
+    from pipeline.stance.estimates import Correction
+    from pipeline.stance.features import Lexicon
+    from pipeline.stance.learned import StanceBundle
 
 
 @dataclass(frozen=True)
 class StanceContext:
-    config: Any
-    gazetteer: Any
-    lexicon: Any
-    bundle: Any
+    """What the stance stage reads besides the artifacts; ``bundle`` is None until loaded, and for the rules method."""
+
+    config: StanceConfig
+    gazetteer: Gazetteer
+    lexicon: Lexicon
+    bundle: StanceBundle | None
     chash: str
     config_file: Path  # the stance config it was read from, for messages
 
@@ -28,8 +36,8 @@ def load_context(configs: Path, *, load_model: bool = True) -> StanceContext:
     from pipeline.entities.gazetteer import load_gazetteer
     from pipeline.stance.features import load_lexicon
 
-    config = load_stage_config("stance", configs)
-    entities_config = load_stage_config("entities", configs)
+    config = load_config(StanceConfig, configs)
+    entities_config = load_config(EntitiesConfig, configs)
     gazetteer = load_gazetteer(Path(entities_config.gazetteer))
     for target in config.targets:
         unknown = [e for e in target.entity_ids if e not in gazetteer.entries]
@@ -48,7 +56,7 @@ def load_context(configs: Path, *, load_model: bool = True) -> StanceContext:
     return with_model(context) if load_model else context
 
 
-def stance_correction(config: Any) -> Any:
+def stance_correction(config: StanceConfig) -> Correction | None:
     """The learned model's measured errors, from its card (computed at training time from cross-fitted predictions):
     what the stance index of a group is corrected by. None for the rules method, which has none measured."""
     import json
@@ -110,8 +118,8 @@ def context_without_model(configs: Path, feature_design: str | None = None) -> S
     from pipeline.entities.gazetteer import load_gazetteer
     from pipeline.stance.features import load_lexicon
 
-    config = load_stage_config("stance", configs)
+    config = load_config(StanceConfig, configs)
     if feature_design is not None:
         config = replace(config, learned=replace(config.learned, feature_design=feature_design))
-    gazetteer = load_gazetteer(Path(load_stage_config("entities", configs).gazetteer))
+    gazetteer = load_gazetteer(Path(load_config(EntitiesConfig, configs).gazetteer))
     return StanceContext(config, gazetteer, load_lexicon(Path(config.lexicon)), None, "", configs / "stance.yaml")

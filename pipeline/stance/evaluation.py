@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from pipeline.core.artifacts import Layout, read_table, sha256_file
-from pipeline.core.config import load_stage_config
+from pipeline.core.config import EntitiesConfig, IngestConfig, ParseConfig, StanceConfig, load_config
 from pipeline.core.errors import ConfigError, PipelineError
 from pipeline.core.runner import progress
 from pipeline.stance.context import StanceContext, context_without_model
 from pipeline.stance.wiring import read_stance_reviews
+
+if TYPE_CHECKING:
+    from pipeline.stance.learned import StanceBundle
 
 
 def labelled_features(
@@ -45,9 +48,9 @@ def labelled_features(
             for key in zip(frame["doc_id"], frame["sentence"].map(sentence_key), frame["target"], strict=True)
         ]
         frame = pd.concat([frame[own], reviewed], ignore_index=True)
-    nlp = load_model(load_stage_config("parse", configs).model)
-    tagger = ActorTagger(nlp, context.gazetteer, load_stage_config("entities", configs))
-    index = index_sources(sources, set(frame["doc_id"]), load_stage_config("ingest", configs), context.gazetteer)
+    nlp = load_model(load_config(ParseConfig, configs).model)
+    tagger = ActorTagger(nlp, context.gazetteer, load_config(EntitiesConfig, configs))
+    index = index_sources(sources, set(frame["doc_id"]), load_config(IngestConfig, configs), context.gazetteer)
     features = featurize_labels(
         frame,
         nlp=nlp,
@@ -78,7 +81,7 @@ def train_and_score(
     feature_design: str | None = None,
     *,
     reviews: Path | None = None,
-) -> tuple[Any, dict[str, Any]]:
+) -> tuple[StanceBundle, dict[str, Any]]:
     """Train the bundle and score both methods cross-fitted on the same labelled rows (the label files' and, with
     ``reviews``, the reviewed ones); measure the learned method's errors for correcting its aggregates. Returns the
     bundle and the card's report."""
@@ -165,7 +168,7 @@ def evaluate_artifact(labels: list[Path], layout: Layout, configs: Path) -> dict
     """Score the ``stance`` artifact of an output folder against labels, matching sentences by their text."""
     from pipeline.stance.training import evaluate, normalise, read_labels
 
-    config = load_stage_config("stance", configs)
+    config = load_config(StanceConfig, configs)
     gold = read_labels(labels, [t.name for t in config.targets])
     stance = read_table(layout.table("stance"), name="stance")
     stance = stance[stance["doc_id"].isin(set(gold["doc_id"]))]

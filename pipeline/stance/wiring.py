@@ -3,19 +3,22 @@ summaries by section and by document."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from pipeline.core.artifacts import Layout, fingerprint, is_current, read_partition, read_table, row_count, write_table
-from pipeline.core.config import load_stage_config
+from pipeline.core.config import ParseConfig, StanceConfig, load_config
 from pipeline.core.registry import StageRequest
 from pipeline.core.runner import (
+    Chunk,
     Executor,
     Outcome,
     StageRun,
+    StaleDocument,
     progress,
     record_summary,
     run_per_document,
@@ -24,10 +27,18 @@ from pipeline.core.runner import (
 from pipeline.core.stagecode import stage_code_version
 from pipeline.stance.context import StanceContext, load_context, stance_correction, with_model
 
+if TYPE_CHECKING:
+    from pipeline.stance.review import Review, Reviewed
 
-def _stance_chunk(
-    item: tuple[list[tuple[str, str, Any]], str, str], context: StanceContext | None = None
-) -> list[Outcome]:
+
+@dataclass(frozen=True)
+class StanceDocument(StaleDocument):
+    """A document to redo, with the reviewed rows matched to its sentences (they replace predictions)."""
+
+    reviewed: list[Reviewed]
+
+
+def _stance_chunk(item: Chunk[StanceDocument], context: StanceContext | None = None) -> list[Outcome]:
     """Judge a chunk of documents (id, fingerprint, reviewed rows); ``context`` is the stage's context as the
     coordinating process read it (the model aside), so that each worker does not read the gazetteer and lexicon
     again."""
@@ -38,13 +49,13 @@ def _stance_chunk(
     from pipeline.stance.review import apply_reviews
     from pipeline.stance.stage import analyse, items_from_docs, predict, stance_table
 
-    docs, out, configs = item
-    layout = Layout(Path(out))
-    context = load_context(Path(configs)) if context is None else with_model(context)
-    nlp = load_vocab_model(load_stage_config("parse", Path(configs)).model)
+    docs, layout, configs = item.documents, Layout(Path(item.out)), Path(item.configs)
+    context = load_context(configs) if context is None else with_model(context)
+    nlp = load_vocab_model(load_config(ParseConfig, configs).model)
     outcomes = []
-    for done, (doc_id, print_, reviewed) in enumerate(docs, start=1):
+    for done, document in enumerate(docs, start=1):
         progress("stance", done, len(docs))
+        doc_id = document.doc_id
         parsed = load_docs(layout.spacy_docs(doc_id).read_bytes(), nlp.vocab)
         country = read_partition(layout, "documents", doc_id)["country"].iloc[0]
         mark_speakers(parsed, context.gazetteer, None if pd.isna(country) else str(country))
@@ -59,14 +70,14 @@ def _stance_chunk(
             encoder=context.config.learned.encoder,
         )
         predicted = predict(features, method=context.config.method, bundle=context.bundle)
-        predictions = apply_reviews(predicted, features, reviewed)
-        meta = {"stage": "stance", "fingerprint": print_, "config_hash": context.chash}
+        predictions = apply_reviews(predicted, features, document.reviewed)
+        meta = {"stage": "stance", "fingerprint": document.fingerprint, "config_hash": context.chash}
         write_table(stance_table(features, predictions), layout.partition("stance", doc_id), name="stance", meta=meta)
         outcomes.append(Outcome(doc_id, doc_id, "done"))
     return outcomes
 
 
-def read_stance_reviews(folder: Path | None, config: Any) -> tuple[list[Any], list[str]]:
+def read_stance_reviews(folder: Path | None, config: StanceConfig) -> tuple[list[Review], list[str]]:
     """The checked reviews of ``folder`` (none when it is None or absent) and warnings; a bad review file is an
     ``InputError`` naming the file and row."""
     from pipeline.stance.review import read_reviews
@@ -76,7 +87,9 @@ def read_stance_reviews(folder: Path | None, config: Any) -> tuple[list[Any], li
     return read_reviews(folder, targets=[t.name for t in config.targets], holders=config.holders)
 
 
-def _matched_reviews(layout: Layout, reviews: list[Any], doc_ids: list[str]) -> tuple[dict[str, list[Any]], list[str]]:
+def _matched_reviews(
+    layout: Layout, reviews: list[Review], doc_ids: list[str]
+) -> tuple[dict[str, list[Reviewed]], list[str]]:
     """Reviews matched to the body sentences of the documents they name (only those documents' sentences are read)."""
     from pipeline.stance.review import match_reviews
 
@@ -103,7 +116,7 @@ def run_stance(layout: Layout, configs: Path, executor: Executor, *, reviews: Pa
     doc_ids = layout.partition_ids("mentions")
     matched, unmatched = _matched_reviews(layout, read, doc_ids)
     run.warnings.extend([*warnings, *unmatched])
-    stale = []
+    stale: list[StanceDocument] = []
     for doc_id in doc_ids:
         upstream = upstream_fingerprint(layout, ("sentences", "mentions"), doc_id)
         reviewed = matched.get(doc_id, [])
@@ -111,9 +124,9 @@ def run_stance(layout: Layout, configs: Path, executor: Executor, *, reviews: Pa
         if upstream is not None and is_current(layout.partition("stance", doc_id), print_):
             run.outcomes.append(Outcome(doc_id, doc_id, "current"))
         else:
-            stale.append((doc_id, print_, reviewed))
+            stale.append(StanceDocument(doc_id, print_, reviewed))
     # a document's cost grows with its actor mentions (the encoder reads every sentence that mentions a target)
-    costs = [row_count(layout.partition("mentions", doc_id)) for doc_id, _, _ in stale]
+    costs = [row_count(layout.partition("mentions", d.doc_id)) for d in stale]
     work = partial(_stance_chunk, context=context)
     run_per_document(run, work, stale, layout, configs, executor, output="stance", doc_ids=doc_ids, costs=costs)
     stance = read_table(layout.table("stance"), name="stance")

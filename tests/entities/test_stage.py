@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from pipeline.core.artifacts import Layout, read_table
-from pipeline.core.config import load_stage_config
+from pipeline.core.config import EntitiesConfig, load_config
 from pipeline.entities.evaluation import evaluate_entities
 from pipeline.entities.gazetteer import Gazetteer, load_gazetteer
 from pipeline.entities.stage import extract_mentions
@@ -24,7 +24,7 @@ GOLD_MICRO_F1_FLOOR = 0.92
 
 @pytest.fixture(scope="session")
 def entities_config():
-    return load_stage_config("entities", CONFIGS)
+    return load_config(EntitiesConfig, CONFIGS)
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.core.artifacts import read_table, write_table
-from pipeline.core.config import NetworkConfig, load_stage_config
+from pipeline.core.config import NetworkConfig, load_config
 from pipeline.core.schemas import SCHEMAS
 from pipeline.network.stage import (
     batch_files,
@@ -528,7 +528,7 @@ def chapter_tables(chapter_run) -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def network_config() -> NetworkConfig:
-    return load_stage_config("network", CONFIGS)
+    return load_config(NetworkConfig, CONFIGS)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from pipeline.core.artifacts import Layout, read_table
-from pipeline.core.config import load_stage_config
+from pipeline.core.config import ReportConfig, load_config
 from pipeline.core.errors import PipelineError
 from pipeline.report.figures import compare_table, stance_by_section_figure
 from pipeline.report.stage import (
@@ -55,7 +55,7 @@ def network_png() -> bytes:
 
 @pytest.fixture(scope="module")
 def report_config():
-    return load_stage_config("report", CONFIGS)
+    return load_config(ReportConfig, CONFIGS)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 from scipy import sparse
 
 from pipeline.core.artifacts import Layout, read_partition
-from pipeline.core.config import load_stage_config
+from pipeline.core.config import ParseConfig, StanceConfig, load_config
 from pipeline.stance.learned import StanceClassifier
 from pipeline.stance.training import model_params
 from tests.conftest import CHAPTER_ID, CONFIGS
@@ -26,7 +26,7 @@ def chapter_rows(chapter_run) -> tuple[pd.DataFrame, StanceClassifier]:
 
     layout = Layout(chapter_run)
     context = load_context(CONFIGS)
-    nlp = load_vocab_model(load_stage_config("parse", CONFIGS).model)
+    nlp = load_vocab_model(load_config(ParseConfig, CONFIGS).model)
     parsed = load_docs(layout.spacy_docs(CHAPTER_ID).read_bytes(), nlp.vocab)
     mark_speakers(parsed, context.gazetteer, None)
     sentences = read_partition(layout, "sentences", CHAPTER_ID)
@@ -56,5 +56,5 @@ def test_predict_is_the_most_probable_class_and_agrees_with_the_fitted_pipeline(
 
 
 def test_the_estimator_s_defaults_are_the_shipped_configuration():
-    shipped = model_params(load_stage_config("stance", CONFIGS))
+    shipped = model_params(load_config(StanceConfig, CONFIGS))
     assert StanceClassifier().get_params() == shipped

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.core.config import StanceConfig, TargetConfig, load_stage_config
+from pipeline.core.config import EntitiesConfig, StanceConfig, TargetConfig, load_config
 from pipeline.entities.gazetteer import load_gazetteer
 from pipeline.entities.stage import ActorTagger
 from pipeline.stance.features import FEATURE_DESIGNS, load_lexicon
@@ -26,7 +26,7 @@ def stance(chapter_run) -> pd.DataFrame:
 def test_one_row_per_body_sentence_and_target(chapter_run, stance):
     sentences = pd.read_parquet(chapter_run / "sentences.parquet")
     body = sentences[sentences["zone"] == "body"]
-    targets = {t.name for t in load_stage_config("stance", CONFIGS).targets}
+    targets = {t.name for t in load_config(StanceConfig, CONFIGS).targets}
     assert targets == {"russia", "ukraine", "belarus", "eu"}
     assert len(stance) == len(targets) * len(body)
     assert set(stance["target"]) == targets
@@ -60,9 +60,9 @@ def test_stance_by_section_covers_six_sections_with_reachable_evidence(chapter_r
 def analysed(nlp):
     """Analyse one made-up sentence for Russia and Ukraine (the shipped config's first two targets), as the stance
     stage does."""
-    shipped = load_stage_config("stance", CONFIGS)
+    shipped = load_config(StanceConfig, CONFIGS)
     config = dataclasses.replace(shipped, targets=[t for t in shipped.targets if t.name in ("russia", "ukraine")])
-    entities_config = load_stage_config("entities", CONFIGS)
+    entities_config = load_config(EntitiesConfig, CONFIGS)
     gazetteer = load_gazetteer(ROOT / entities_config.gazetteer)
     lexicon = load_lexicon(ROOT / config.lexicon)
     tagger = ActorTagger(nlp, gazetteer, entities_config)
@@ -152,7 +152,7 @@ def test_the_model_reads_the_target_as_tgt_and_every_other_actor_as_oth(analysed
 
 @pytest.mark.parametrize("design", sorted(FEATURE_DESIGNS))
 def test_only_the_configured_targets_design_reads_the_other_targets(analysed, design):
-    shipped = load_stage_config("stance", CONFIGS)
+    shipped = load_config(StanceConfig, CONFIGS)
     two = [t for t in shipped.targets if t.name in ("russia", "ukraine")]
     learned = dataclasses.replace(shipped.learned, feature_design=design)
     shipped = dataclasses.replace(shipped, targets=two, learned=learned)
@@ -265,7 +265,7 @@ def test_model_card_records_training_data_and_scores():
     from pipeline.stance.embeddings import encoder_sha256
 
     assert card["encoder_sha256"] == encoder_sha256(), "trained on the vectors of the encoder `make venv` builds"
-    config = load_stage_config("stance", CONFIGS)
+    config = load_config(StanceConfig, CONFIGS)
     assert card["feature_design"] == config.learned.feature_design
     assert card["targets"] == [dataclasses.asdict(t) for t in config.targets], "the definitions of its labels' targets"
 
@@ -283,8 +283,8 @@ def test_grammatical_role_tells_aggressor_from_victim(analysed):
 def test_speaker_is_target_follows_the_transcript_speaker(nlp):
     from pipeline.entities.stage import mark_speakers
 
-    config = load_stage_config("stance", CONFIGS)
-    entities_config = load_stage_config("entities", CONFIGS)
+    config = load_config(StanceConfig, CONFIGS)
+    entities_config = load_config(EntitiesConfig, CONFIGS)
     gazetteer = load_gazetteer(ROOT / entities_config.gazetteer)
     tagger = ActorTagger(nlp, gazetteer, entities_config)
     paragraphs = [
@@ -347,7 +347,7 @@ def test_model_card_holds_the_measured_errors_per_target_and_document():
     from pipeline.stance.estimates import Correction
 
     correction = Correction.from_dict(card["correction"], draws=10, seed=1)
-    targets = {t.name for t in load_stage_config("stance", CONFIGS).targets}
+    targets = {t.name for t in load_config(StanceConfig, CONFIGS).targets}
     assert set(correction.targets) == targets | {"*"}, "every configured target has labels"
     pooled = correction.targets["*"].counts
     assert pooled.sum() == sum(correction.targets[t].counts.sum() for t in targets)
