@@ -10,8 +10,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
-from pipeline.core.artifacts import Layout, read_meta, remove_stale_partitions, write_text_atomic
+from pipeline.core.artifacts import (
+    Layout,
+    fingerprint,
+    is_current,
+    read_meta,
+    remove_stale_partitions,
+    write_text_atomic,
+)
 from pipeline.core.errors import PipelineError
+from pipeline.core.stagecode import stage_code_version
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -165,6 +173,37 @@ def upstream_fingerprint(layout: Layout, names: Sequence[str], doc_id: str) -> s
     return "+".join(prints)
 
 
+def stale_documents(
+    run: StageRun,
+    layout: Layout,
+    doc_ids: Sequence[str],
+    *,
+    upstream: Sequence[str],
+    output: str,
+    parts: Callable[[str, str | None], tuple[Any, ...]],
+    complete: Callable[[str], bool] | None = None,
+) -> list[StaleDocument]:
+    """The documents a stage has to redo, each with the fingerprint its output will carry; the others are recorded
+    in ``run`` as current. A document's fingerprint hashes the stage, its code version and ``parts(doc_id,
+    upstream)`` (the config hash and whatever else the output depends on), where ``upstream`` is the fingerprint of
+    its ``upstream`` partitions; it is current when those exist, its ``output`` partition carries that fingerprint
+    and ``complete(doc_id)`` holds (a file beside the partition)."""
+    stale = []
+    code = stage_code_version(run.stage)
+    for doc_id in doc_ids:
+        upstream_print = upstream_fingerprint(layout, upstream, doc_id)
+        print_ = fingerprint(run.stage, code, *parts(doc_id, upstream_print))
+        if (
+            upstream_print is not None
+            and is_current(layout.partition(output, doc_id), print_)
+            and (complete is None or complete(doc_id))
+        ):
+            run.outcomes.append(Outcome(doc_id, doc_id, "current"))
+        else:
+            stale.append(StaleDocument(doc_id, print_))
+    return stale
+
+
 @dataclass
 class StageRun:
     stage: str
@@ -263,14 +302,22 @@ def run_per_document(
     output: str,
     doc_ids: list[str],
     costs: list[int] | None = None,
+    processes: int | None = None,
+    removed: Callable[[str], None] | None = None,
 ) -> None:
     """Run a stage's chunk function over its stale documents (dealt costliest first in turn when ``costs`` are
-    given), then drop partitions of documents gone upstream."""
-    planned = plan_chunks(stale, executor) if costs is None else chunks_by_cost(stale, costs, executor)
+    given; locally into ``processes`` chunks if given), then drop the ``output`` partitions of documents gone
+    upstream (and call ``removed`` for each, to drop what lies beside them)."""
+    if costs is None:
+        planned = plan_chunks(stale, executor, processes=processes)
+    else:
+        planned = chunks_by_cost(stale, costs, executor, processes=processes)
     chunked = [Chunk(chunk, str(layout.out), str(configs)) for chunk in planned]
     for outcomes in executor.map(work, chunked):
         run.outcomes.extend(outcomes)
     for doc_id in remove_stale_partitions(layout, output, set(doc_ids)):
+        if removed is not None:
+            removed(doc_id)
         run.outcomes.append(Outcome(doc_id, doc_id, "removed"))
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.core.artifacts import Layout, fingerprint, is_current, read_table, write_table
+from pipeline.core.artifacts import Layout, read_table, write_table
 from pipeline.core.config import EntitiesConfig, ParseConfig, config_hash, load_config
 from pipeline.core.registry import StageRequest
 from pipeline.core.runner import (
@@ -20,9 +20,9 @@ from pipeline.core.runner import (
     progress,
     record_summary,
     run_per_document,
+    stale_documents,
     upstream_fingerprint,
 )
-from pipeline.core.stagecode import stage_code_version
 
 
 @dataclass(frozen=True)
@@ -83,15 +83,17 @@ def run_entities(layout: Layout, configs: Path, executor: Executor) -> StageRun:
     gazetteer = load_gazetteer(gazetteer_path)
     contexts = _document_context(layout)
     doc_ids = layout.partition_ids("sentences")
-    stale: list[EntitiesDocument] = []
-    for doc_id in doc_ids:
-        upstream = upstream_fingerprint(layout, ("sentences",), doc_id)
-        year, country = contexts.get(doc_id, (None, None))
-        print_ = fingerprint("entities", stage_code_version("entities"), chash, upstream, year, country)
-        if upstream is not None and is_current(layout.partition("mentions", doc_id), print_):
-            run.outcomes.append(Outcome(doc_id, doc_id, "current"))
-        else:
-            stale.append(EntitiesDocument(doc_id, print_, year, country))
+    stale = [
+        EntitiesDocument(d.doc_id, d.fingerprint, *contexts.get(d.doc_id, (None, None)))
+        for d in stale_documents(
+            run,
+            layout,
+            doc_ids,
+            upstream=("sentences",),
+            output="mentions",
+            parts=lambda doc_id, upstream: (chash, upstream, *contexts.get(doc_id, (None, None))),
+        )
+    ]
     run_per_document(run, _entities_chunk, stale, layout, configs, executor, output="mentions", doc_ids=doc_ids)
     mentions = read_table(layout.table("mentions"), name="mentions")
     meta = {

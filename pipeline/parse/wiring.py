@@ -5,15 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.core.artifacts import (
-    Layout,
-    column_bytes,
-    fingerprint,
-    is_current,
-    read_partition,
-    remove_stale_partitions,
-    write_table,
-)
+from pipeline.core.artifacts import Layout, column_bytes, read_partition, write_table
 from pipeline.core.config import ParseConfig, config_hash, load_config
 from pipeline.core.registry import StageRequest
 from pipeline.core.runner import (
@@ -22,12 +14,11 @@ from pipeline.core.runner import (
     Outcome,
     StageRun,
     StaleDocument,
-    chunks_by_cost,
     progress,
     record_summary,
-    upstream_fingerprint,
+    run_per_document,
+    stale_documents,
 )
-from pipeline.core.stagecode import stage_code_version
 
 
 def _parse_chunk(item: Chunk[StaleDocument]) -> list[Outcome]:
@@ -71,30 +62,33 @@ def run_parse(layout: Layout, configs: Path, executor: Executor) -> StageRun:
     chash = config_hash(config)
     version = model_version(config.model)
     doc_ids = layout.partition_ids("documents")
-    stale: list[StaleDocument] = []
-    for doc_id in doc_ids:
-        upstream = upstream_fingerprint(layout, ("paragraphs", "footnotes"), doc_id)
-        print_ = fingerprint("parse", stage_code_version("parse"), chash, version, upstream)
-        if (
-            upstream is not None
-            and is_current(layout.partition("sentences", doc_id), print_)
-            and (layout.spacy_docs(doc_id).exists())
-        ):
-            run.outcomes.append(Outcome(doc_id, doc_id, "current"))
-        else:
-            stale.append(StaleDocument(doc_id, print_))
+    stale = stale_documents(
+        run,
+        layout,
+        doc_ids,
+        upstream=("paragraphs", "footnotes"),
+        output="sentences",
+        parts=lambda doc_id, upstream: (chash, version, upstream),
+        complete=lambda doc_id: layout.spacy_docs(doc_id).exists(),  # the parsed docs beside the sentences
+    )
     # each worker process parses its share of the documents with its own nlp.pipe stream, costliest documents dealt
     # first in turn: the parsed docs never cross a process boundary (nlp.pipe's own n_process sends every doc back
     # to one process, which then also stores them all while the parsing processes want the same cores)
     sizes = [_text_bytes(layout, d.doc_id) for d in stale]
     processes = worker_count(config.n_process, sum(sizes))
-    planned = chunks_by_cost(stale, sizes, executor, processes=processes)
-    work = [Chunk(chunk, str(layout.out), str(configs)) for chunk in planned]
-    for outcomes in executor.map(_parse_chunk, work):
-        run.outcomes.extend(outcomes)
-    for doc_id in remove_stale_partitions(layout, "sentences", set(doc_ids)):
-        layout.spacy_docs(doc_id).unlink(missing_ok=True)
-        run.outcomes.append(Outcome(doc_id, doc_id, "removed"))
+    run_per_document(
+        run,
+        _parse_chunk,
+        stale,
+        layout,
+        configs,
+        executor,
+        output="sentences",
+        doc_ids=doc_ids,
+        costs=sizes,
+        processes=processes,
+        removed=lambda doc_id: layout.spacy_docs(doc_id).unlink(missing_ok=True),
+    )
     record_summary(layout, run)
     return run
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from pipeline.core.artifacts import Layout, fingerprint, is_current, read_partition, read_table, row_count, write_table
+from pipeline.core.artifacts import Layout, read_partition, read_table, row_count, write_table
 from pipeline.core.config import ParseConfig, StanceConfig, load_config
 from pipeline.core.registry import StageRequest
 from pipeline.core.runner import (
@@ -22,9 +22,9 @@ from pipeline.core.runner import (
     progress,
     record_summary,
     run_per_document,
+    stale_documents,
     upstream_fingerprint,
 )
-from pipeline.core.stagecode import stage_code_version
 from pipeline.stance.context import StanceContext, load_context, stance_correction, with_model
 
 if TYPE_CHECKING:
@@ -116,15 +116,17 @@ def run_stance(layout: Layout, configs: Path, executor: Executor, *, reviews: Pa
     doc_ids = layout.partition_ids("mentions")
     matched, unmatched = _matched_reviews(layout, read, doc_ids)
     run.warnings.extend([*warnings, *unmatched])
-    stale: list[StanceDocument] = []
-    for doc_id in doc_ids:
-        upstream = upstream_fingerprint(layout, ("sentences", "mentions"), doc_id)
-        reviewed = matched.get(doc_id, [])
-        print_ = fingerprint("stance", stage_code_version("stance"), context.chash, upstream, reviews_digest(reviewed))
-        if upstream is not None and is_current(layout.partition("stance", doc_id), print_):
-            run.outcomes.append(Outcome(doc_id, doc_id, "current"))
-        else:
-            stale.append(StanceDocument(doc_id, print_, reviewed))
+    stale = [
+        StanceDocument(d.doc_id, d.fingerprint, matched.get(d.doc_id, []))
+        for d in stale_documents(
+            run,
+            layout,
+            doc_ids,
+            upstream=("sentences", "mentions"),
+            output="stance",
+            parts=lambda doc_id, upstream: (context.chash, upstream, reviews_digest(matched.get(doc_id, []))),
+        )
+    ]
     # a document's cost grows with its actor mentions (the encoder reads every sentence that mentions a target)
     costs = [row_count(layout.partition("mentions", d.doc_id)) for d in stale]
     work = partial(_stance_chunk, context=context)
