@@ -30,6 +30,16 @@ def run_pipeline(*args: str, cwd: Path = ROOT, check: bool = True) -> subprocess
     return result
 
 
+def copy_configs(dest: Path) -> Path:
+    """A copy of the project's config folder at ``dest``, with the project's models beside it (the stance config
+    names its model relative to its folder, ``../models/``)."""
+    shutil.copytree(CONFIGS, dest)
+    models = dest.parent / "models"
+    if not models.exists():
+        models.symlink_to(ROOT / "models", target_is_directory=True)
+    return dest
+
+
 @pytest.fixture(scope="session")
 def ingest_config():
     return load_config(IngestConfig, CONFIGS)

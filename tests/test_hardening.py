@@ -30,7 +30,7 @@ from pipeline.core.artifacts import META_KEY, Layout
 from pipeline.core.errors import InputError
 from pipeline.ingest.sources import MAX_LINE_CHARS, doc_id_for, read_source
 from pipeline.ingest.stage import ingest_text
-from tests.conftest import CONFIGS, DEV_CORPUS, ROOT, run_pipeline
+from tests.conftest import CONFIGS, DEV_CORPUS, ROOT, copy_configs, run_pipeline
 from tests.ingest.test_pdf import damaged_xref_pdf, no_text_layer_pdf, one_page_pdf
 
 SAFE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -363,7 +363,7 @@ BAD_CONFIGS = [
 @pytest.mark.parametrize("bad", BAD_CONFIGS, ids=lambda b: b.name)
 def test_bad_config_is_one_line_naming_file_and_key(bad, tmp_path):
     configs = tmp_path / "configs"
-    shutil.copytree(CONFIGS, configs)
+    copy_configs(configs)
     marker = tmp_path / "pwned"
     path = configs / bad.file
     text = path.read_text(encoding="utf-8")
@@ -379,7 +379,7 @@ def test_bad_config_is_one_line_naming_file_and_key(bad, tmp_path):
     result = run_pipeline(bad.stage, "--texts", str(texts), "--out", str(out), "--configs", str(configs), check=False)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    expected = bad.expected.replace("configs/", f"{configs}/", 1).format(line=line)
+    expected = bad.expected.replace("configs/", f"{configs}/").format(line=line)
     assert result.stderr.splitlines() == [expected]
     assert not marker.exists(), "a YAML tag ran code"
     summary = json.loads((out / "run_summary.json").read_text(encoding="utf-8"))
@@ -458,7 +458,7 @@ def test_stance_model_trained_on_another_encoder_is_refused(tmp_path):
 
 def test_stance_model_of_another_feature_design_is_refused_naming_the_config_and_the_model(tmp_path, chapter_run):
     configs = tmp_path / "configs"
-    shutil.copytree(CONFIGS, configs)
+    copy_configs(configs)
     stance_yaml = configs / "stance.yaml"
     text = stance_yaml.read_text(encoding="utf-8")
     assert "feature_design: other-actors\n" in text
@@ -472,9 +472,10 @@ def test_stance_model_of_another_feature_design_is_refused_naming_the_config_and
     before = stance_files()
     assert before
     result = run_pipeline("stance", "--out", str(out), "--configs", str(configs), check=False)
+    model = tmp_path / "models" / "stance_learned.joblib"  # the model beside the copied config folder
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        f"error: {stance_yaml}: learned.feature_design is 'target-only' but models/stance_learned.joblib was trained"
+        f"error: {stance_yaml}: learned.feature_design is 'target-only' but {model} was trained"
         " with 'other-actors'; set it to 'other-actors' or retrain with `make train-stance`"
     ]
     assert stance_files() == before, "the stance already written is kept"

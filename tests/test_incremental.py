@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pipeline.core.schemas import SCHEMAS
-from tests.conftest import CHAPTER, CONFIGS, DEV_CORPUS, run_pipeline
+from tests.conftest import CHAPTER, CONFIGS, DEV_CORPUS, copy_configs, run_pipeline
 
 STAGES = ("ingest", "parse", "entities", "stance", "network")
 SMALL_DEV = [
@@ -89,7 +89,7 @@ def test_removing_a_text_removes_its_partitions(local_run, tmp_path):
 def test_changing_stance_config_reruns_stance_not_parsing(local_run, tmp_path):
     texts, out = local_run
     configs, changed_out = tmp_path / "configs", tmp_path / "out"
-    shutil.copytree(CONFIGS, configs)
+    copy_configs(configs)
     shutil.copytree(out, changed_out)
     stance_yaml = configs / "stance.yaml"
     stance_yaml.write_text(stance_yaml.read_text().replace("threshold: 0.3", "threshold: 0.5"))
@@ -124,7 +124,7 @@ def test_parsing_in_worker_processes_gives_the_same_artifacts(tmp_path):
     for path in shortest:
         shutil.copy(path, texts / path.name)
     configs = tmp_path / "configs"
-    shutil.copytree(CONFIGS, configs)
+    copy_configs(configs)
     parse_yaml = configs / "parse.yaml"
     parse_yaml.write_text(parse_yaml.read_text().replace("n_process: 0", "n_process: 2"))
     runs = {}

@@ -128,6 +128,8 @@ STAGE_CONFIGS: dict[str, type] = {
 }
 
 STAGE_OF: dict[type, str] = {cls: stage for stage, cls in STAGE_CONFIGS.items()}
+# Keys that name a data file: written relative to the folder the config is read from, loaded as that file's path.
+PATH_KEYS: dict[type, tuple[str, ...]] = {EntitiesConfig: ("gazetteer",), StanceConfig: ("lexicon", "model_path")}
 C = TypeVar("C")
 
 
@@ -256,7 +258,13 @@ def load_config(cls: type[C], config_dir: Path = CONFIG_DIR) -> C:
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
     config = _build(cls, raw, str(path))
     _validate(stage, config, path)
-    return config
+    beside = {key: _beside(config_dir, getattr(config, key)) for key in PATH_KEYS.get(cls, ())}
+    return dataclasses.replace(config, **beside) if beside else config  # type: ignore[type-var]
+
+
+def _beside(config_dir: Path, value: str) -> str:
+    """A path written in a config of ``config_dir``, as a path from here (absolute paths stay as they are)."""
+    return value if Path(value).is_absolute() else os.path.normpath(config_dir / value)
 
 
 def _validate(stage: str, config: Any, path: Path) -> None:
@@ -310,9 +318,13 @@ def _model_installed(name: str) -> bool:
 
 
 def config_hash(config: Any, *extra_files: Path) -> str:
-    """A stable hash of a config object and the data files it points at (gazetteers, lexicons, models)."""
-    digest = hashlib.sha256(json.dumps(dataclasses.asdict(config), sort_keys=True).encode())
+    """A stable hash of a config object and of the contents of the data files it points at (gazetteers, lexicons,
+    models). Where the files are is left out, so a copy of the config folder with the same files hashes the same."""
+    values = dataclasses.asdict(config)
+    for key in PATH_KEYS.get(type(config), ()):
+        values[key] = Path(values[key]).name
+    digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode())
     for path in extra_files:
-        digest.update(str(path).encode())
+        digest.update(path.name.encode())
         digest.update(path.read_bytes() if path.exists() else b"<missing>")
     return digest.hexdigest()[:16]

@@ -33,7 +33,7 @@ from pipeline.network.stage import (
     signed_graph,
     to_graph,
 )
-from tests.conftest import CHAPTER_ID, CONFIGS, run_pipeline
+from tests.conftest import CHAPTER_ID, CONFIGS, copy_configs, run_pipeline
 
 DOC = "doc"
 CONFIG = NetworkConfig(
@@ -669,7 +669,7 @@ def test_dev_corpus_network_as_one_corpus_and_per_document(dev_run):
 def test_a_corpus_past_the_figure_limit_gets_exports_and_no_stale_figures(chapter_run, tmp_path):
     out, configs = tmp_path / "out", tmp_path / "configs"
     shutil.copytree(chapter_run, out)
-    shutil.copytree(CONFIGS, configs)
+    copy_configs(configs)
     figure = out / "figures" / f"{CHAPTER_ID}.network.png"
     assert figure.is_file(), "a one-document corpus gets its figure by default"
     network_yaml = configs / "network.yaml"

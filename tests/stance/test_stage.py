@@ -15,7 +15,7 @@ from pipeline.entities.gazetteer import load_gazetteer
 from pipeline.entities.stage import ActorTagger
 from pipeline.stance.features import FEATURE_DESIGNS, load_lexicon
 from pipeline.stance.stage import SentenceItem, analyse, predict
-from tests.conftest import CHAPTER, CHAPTER_ID, CONFIGS, ROOT, run_pipeline
+from tests.conftest import CHAPTER, CHAPTER_ID, CONFIGS, ROOT, copy_configs, run_pipeline
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ NATO_TARGET = (
 def with_other_targets(tmp_path: Path) -> Path:
     """A copy of the config folder without the shipped Belarus and EU targets and with NATO added."""
     configs = tmp_path / "configs"
-    shutil.copytree(CONFIGS, configs)
+    copy_configs(configs)
     stance_yaml = configs / "stance.yaml"
     text = stance_yaml.read_text()
     start, end = text.index("  - name: belarus\n"), text.index("# Rules method:")
@@ -180,7 +180,7 @@ def test_workers_get_the_costliest_documents_in_turn():
 
 def test_unknown_target_entity_is_one_clear_error(tmp_path, chapter_run):
     configs = tmp_path / "configs"
-    shutil.copytree(CONFIGS, configs)
+    copy_configs(configs)
     stance_yaml = configs / "stance.yaml"
     stance_yaml.write_text(stance_yaml.read_text().replace("entity_ids: [ukraine]", "entity_ids: [ukrainee]"))
     result = run_pipeline("stance", "--out", str(chapter_run), "--configs", str(configs), check=False)
@@ -395,11 +395,12 @@ def test_a_model_trained_on_the_configured_encoder_runs_and_one_from_another_is_
     configs = {}
     for encoder in ("mpnet", "minilm"):
         configs[encoder] = tmp_path / f"configs-{encoder}"
-        shutil.copytree(CONFIGS, configs[encoder])
+        copy_configs(configs[encoder])
         stance_yaml = configs[encoder] / "stance.yaml"
         text = stance_yaml.read_text(encoding="utf-8")
         text = text.replace("  encoder: minilm\n", f"  encoder: {encoder}\n", 1)
-        stance_yaml.write_text(text.replace("model_path: models/stance_learned.joblib", f"model_path: {model}", 1))
+        assert "model_path: ../models/stance_learned.joblib" in text, "the shipped model is not to be overwritten"
+        stance_yaml.write_text(text.replace("model_path: ../models/stance_learned.joblib", f"model_path: {model}", 1))
     labels = ROOT / "data" / "labels" / "stance_chapter.tsv"
     run_pipeline("train-stance", "--labels", str(labels), "--configs", str(configs["mpnet"]))
     card = json.loads(model.with_suffix(".json").read_text())
