@@ -35,7 +35,7 @@ PARSE_CODE := $(addprefix pipeline/,stages/parse.py nlp.py)
 ENTITIES_CODE := $(addprefix pipeline/,stages/entities.py stages/parse.py actor_tagger.py entity_resolution.py gazetteer.py nlp.py)
 STANCE_CODE := $(addprefix pipeline/,stages/stance.py stages/entities.py stages/parse.py gazetteer.py stance_rules.py stance_learned.py stance_features.py stance_summary.py stance_estimates.py review.py embeddings.py nlp.py)
 NETWORK_CODE := $(addprefix pipeline/,stages/network.py)
-REPORT_CODE := $(addprefix pipeline/,stages/report.py figures.py datapackage.py)
+REPORT_CODE := $(addprefix pipeline/,stages/report.py report_pages.py figures.py datapackage.py)
 
 SOURCES := $(wildcard $(TEXTS)/*.txt $(TEXTS)/*.pdf)
 STANCE_MODEL := models/stance_learned.joblib
@@ -93,7 +93,7 @@ $(STAMPS)/network: $(STAMPS)/stance $(CONFIGS)/network.yaml $(COMMON_CODE) $(NET
 	$(RUN) network $(ARGS)
 	@touch $@
 
-report: $(OUT)/report.html ## Everything -> OUT/report.html, OUT/datapackage.json
+report: $(OUT)/report.html ## Everything -> OUT/report.html, OUT/report/ (index, a page per document), datapackage.json
 $(OUT)/report.html: $(STAMPS)/network $(CONFIGS)/report.yaml $(COMMON_CODE) $(REPORT_CODE) $(wildcard models/*.json)
 	$(RUN) report $(ARGS)
 

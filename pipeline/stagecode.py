@@ -50,7 +50,7 @@ STAGE_CODE: dict[str, tuple[str, ...]] = {
         "nlp.py",
     ),
     "network": ("stages/network.py",),
-    "report": ("stages/report.py", "figures.py", "datapackage.py"),
+    "report": ("stages/report.py", "report_pages.py", "figures.py", "datapackage.py"),
 }
 
 
