@@ -346,7 +346,8 @@ def stance_across_years_figure(
     with _fixed_style():
         figure = Figure(figsize=(9.0, 3.6))
         axes = figure.add_subplot()
-        alpha = 0.9 if len(points) <= 60 else 0.5
+        many = len(points) > 300  # a few hundred documents: thinner, fainter intervals, so that the line shows
+        alpha = 0.9 if len(points) <= 60 else (0.3 if many else 0.5)
         for hollow in (False, True):
             chosen = [(x, r) for x, r in points if (int(r["n"]) < 2) == hollow]
             if not chosen:
@@ -365,8 +366,8 @@ def stance_across_years_figure(
                 fmt="o",
                 color=color,
                 mfc="white" if hollow else color,
-                ms=4,
-                lw=0.9,
+                ms=3 if many else 4,
+                lw=0.6 if many else 0.9,
                 alpha=alpha,
             )
         line = by_year.dropna(subset=["stance_index"]).sort_values("year")
