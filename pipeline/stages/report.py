@@ -316,10 +316,10 @@ def interval_note(methods: Iterable[object]) -> str:
             "measured, so neither its index nor its interval is corrected for them."
         )
     return (
-        "The 95% interval includes both the sampling of the group's sentences and the classifier's error: each "
-        "sentence's label is drawn from its class probabilities as recalibrated on held-out predictions of the "
-        "labelled documents, that recalibration itself redone on resampled documents; reviewed sentences count as "
-        "known."
+        "The 95% interval includes both the sampling of the group's sentences and the classifier's error: the index "
+        "undoes the confusions the classifier was measured to make on labelled documents it never saw, and the "
+        "interval carries the uncertainty of that measurement (resampled labelled documents) and of how this "
+        "group's errors may differ; reviewed sentences count as known."
     )
 
 
