@@ -95,7 +95,7 @@ $(STAMPS)/network: $(STAMPS)/stance $(CONFIGS)/network.yaml $(COMMON_CODE) $(NET
 	$(RUN) network $(ARGS)
 	@touch $@
 
-report: $(OUT)/report.html ## Everything -> OUT/report.html, OUT/datapackage.json
+report: $(OUT)/report.html ## Everything -> OUT/report.html, OUT/report/ (index, a page per document), datapackage.json
 $(OUT)/report.html: $(STAMPS)/network $(CONFIGS)/report.yaml $(COMMON_CODE) $(REPORT_CODE) $(wildcard models/*.json)
 	$(RUN) report $(ARGS)
 

@@ -69,12 +69,15 @@ STAGE_HELP = {
         "co-mention and signed networks of the actors: tables, GraphML/GEXF, figures",
         "Build the actors' co-mention networks (sentence and paragraph windows) for the corpus, each document and"
         " each section, and the signed network of who is pro or anti whom: tables network_nodes, network_edges,"
-        " signed_edges; GraphML and GEXF files in OUT/exports/; a figure per document in OUT/figures/.",
+        " signed_edges; GraphML and GEXF files in OUT/exports/; figures of the corpus and of each document in"
+        " OUT/figures/.",
     ),
     "report": (
-        "write the report (OUT/report.html) and OUT/datapackage.json",
-        "Write OUT/report.html, one self-contained file comparing stance across the sections of each document"
-        " and across documents, with the evidence sentences, actors, networks and the stance method's scores;"
+        "write the report (OUT/report/index.html, a page per document, OUT/report.html) and OUT/datapackage.json",
+        "Write OUT/report/index.html (the documents by year with their stance toward each target, the stance across"
+        " years, the corpus network, the stance method's scores) and a page per document beside it (stance across"
+        " its sections with the evidence sentences, its actors and network); OUT/report.html, the whole report on"
+        " one self-contained page up to single_page_max_documents (configs/report.yaml), else a link to the index;"
         " and OUT/datapackage.json, which describes the tables to the Frictionless Data tools.",
     ),
 }

@@ -1,7 +1,9 @@
-"""Shared fixtures: configs, the real chapter, the spaCy model loaded once, pipeline runs into temp folders."""
+"""Shared fixtures: configs, the real chapter, the spaCy model loaded once, pipeline runs into temp folders,
+Chromium for the browser tests."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -84,3 +86,23 @@ def dev_run(tmp_path_factory) -> Path:
     for stage in ("ingest", "parse", "entities", "stance", "network"):
         run_pipeline(stage, "--texts", str(DEV_CORPUS), "--out", str(out), "--configs", str(CONFIGS))
     return out
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium, installed with apt-get when missing (needs root)."""
+    found = shutil.which("chromium")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        pytest.fail("Chromium is not installed and this test is not root: run `apt-get install -y chromium` first")
+    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
+        done = subprocess.run(
+            command, capture_output=True, text=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        )
+        if done.returncode != 0:
+            pytest.fail(f"cannot install Chromium (`{' '.join(command)}` failed):\n{done.stderr[-2000:]}")
+    found = shutil.which("chromium")
+    if not found:
+        pytest.fail("apt-get installed chromium but no `chromium` executable is on PATH")
+    return found

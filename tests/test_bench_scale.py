@@ -4,14 +4,15 @@ themselves are measured by ``make bench-scale``, not asserted here.)"""
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
 
 from pipeline.bench import build_corpus
-from pipeline.bench_scale import STAGES, ScaleRun, run_measured, summary
+from pipeline.bench_scale import STAGES, ScaleRun, load_seconds, main, run_measured, summary
 from pipeline.ingest.sources import doc_id_for
-from tests.conftest import DEV_CORPUS
+from tests.conftest import CONFIGS, DEV_CORPUS
 
 MB = 2**20
 # A stage stand-in: it and two worker processes each hold 80 MB at once for a second.
@@ -63,3 +64,30 @@ def test_summary_names_the_stage_whose_cost_per_word_grows_most():
     assert result["per_word_ratio"] == pytest.approx((60 + 1 + 2) / 60, abs=1e-3)
     assert result["peak_rss_mb"] == [400.0, 900.0]
     assert (result["report_index_bytes"], result["report_load_s"]) == (1234, None)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_load_time_is_read_from_the_browsers_load_event(chromium, tmp_path):
+    page = tmp_path / "index.html"
+    page.write_text("<!DOCTYPE html><title>t</title><p>text</p>", encoding="utf-8")
+    heavy = tmp_path / "heavy.html"
+    # a script that keeps the page from loading for 0.6 s
+    heavy.write_text(
+        "<!DOCTYPE html><title>t</title><script>var t = Date.now(); while (Date.now() - t < 600) {}</script>",
+        encoding="utf-8",
+    )
+    light, slow = load_seconds(page, repeats=1), load_seconds(heavy, repeats=1)
+    assert light is not None and slow is not None
+    assert 0 <= light < 2 and 0.6 <= slow < 5
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_tiny_run_reports_the_index_size_and_its_load_time(chromium, tmp_path, capsys):
+    """The whole code path of ``make bench-scale`` at two tiny sizes: its last line holds the index's bytes."""
+    assert main(["--workdir", str(tmp_path), "--sizes", "1500", "3000", "--configs", str(CONFIGS)]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    index = tmp_path / "out-3000" / "report" / "index.html"
+    assert result["report_index_bytes"] == index.stat().st_size
+    assert result["report_load_s"] is not None and result["report_load_s"] >= 0

@@ -270,7 +270,7 @@ def test_one_document_of_each_kind_among_the_chapter(tmp_path, chapter_run):
     assert "Co-mentions" not in document_part(page, "apart")
     assert "<img" in document_part(page, "together"), "two actors mentioned together: a network figure"
     figures = sorted(p.name for p in (out / "figures").iterdir())
-    assert figures == [f"{CHAPTER_ID}.network.png", "together.network.png"]
+    assert figures == ["corpus.network.png", f"{CHAPTER_ID}.network.png", "together.network.png"]
     edges = pd.read_parquet(out / "network_edges.parquet")
     assert set(edges.loc[edges["scope"] == "document", "scope_id"]) == {CHAPTER_ID, "together"}
 

@@ -68,6 +68,14 @@ class Layout:
         return self.out / "report.html"
 
     @property
+    def report_pages(self) -> Path:
+        return self.out / "report"
+
+    def report_page(self, name: str) -> Path:
+        """``index`` or a document's page of the report (``report/<doc_id>.html``)."""
+        return self.report_pages / f"{_safe_id(name)}.html"
+
+    @property
     def review_sheet(self) -> Path:
         return self.out / "review.csv"
 

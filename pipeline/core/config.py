@@ -116,6 +116,7 @@ class ReportConfig:
     evidence_per_cell: int
     top_actors: int
     section_figures_max_documents: int
+    single_page_max_documents: int
 
 
 STAGE_CONFIGS: dict[str, type] = {

@@ -607,11 +607,33 @@ FILES: tuple[File, ...] = (
         "only for a corpus of at most `figure_max_documents` documents (configs/network.yaml)",
     ),
     File(
+        "figures/corpus.network.png",
+        "network",
+        "the corpus's strongest actors (`figure_top_n`) and their sentence co-mentions, drawn for the report's index "
+        "whatever the corpus's size (when two actors are mentioned together at all)",
+    ),
+    File(
         "report.html",
         "report",
-        "the report: one self-contained HTML file comparing stance across the sections of each document and across "
-        "documents, with the evidence sentences, the actors, the networks, the stance method's scores and the "
-        "provenance of the run",
+        "the report on one self-contained HTML page for a corpus of at most `single_page_max_documents` documents "
+        "(configs/report.yaml): stance across the sections of each document and across documents, with the evidence "
+        "sentences, the actors, the networks, the stance method's scores and the provenance of the run; for a bigger "
+        "corpus a short page pointing to `report/index.html`",
+    ),
+    File(
+        "report/index.html",
+        "report",
+        "the report's index, for every corpus: each document by year (oldest first) with its author, its title "
+        "linking to its page and per target the stance index with its 95% interval and n, in a table sorted by a "
+        "click on a column header; the stance across years (a figure per target), the corpus network, the stance "
+        "method's scores and the provenance. Self-contained (inline figures, styles and script)",
+    ),
+    File(
+        "report/{doc_id}.html",
+        "report",
+        "one document's page: its metadata, its stance across sections (figure, table, evidence sentences), its "
+        "actors and its network, with links to the index and to the documents before and after it; self-contained. "
+        "The page of a document no longer in the corpus is removed",
     ),
     File(
         "datapackage.json",

@@ -33,8 +33,8 @@ class Source:
 
 
 DOC_ID_MAX = 120
-# Document ids that would clash with the names of corpus-wide outputs (exports/corpus.*.graphml).
-RESERVED_IDS = frozenset({"corpus", "all"})
+# Document ids that would clash with the names of corpus-wide outputs (exports/corpus.*.graphml, report/index.html).
+RESERVED_IDS = frozenset({"corpus", "all", "index"})
 # A line this long is not prose (spaCy refuses texts over 1,000,000 characters and slows down long before).
 MAX_LINE_CHARS = 100_000
 # Files the operating system or an editor leaves beside documents: AppleDouble (._x.txt) and lock files (.~lock.x#).

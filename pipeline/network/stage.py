@@ -733,7 +733,7 @@ def scope_files(
             caption_scope=f"{scope} {scope_id}",
             window=windows[0],
             top_n=figure_top_n,
-            title=f"Co-mentions ({windows[0]} window): {scope_id}",
+            title=f"Co-mentions ({windows[0]} window): {'the corpus' if scope == 'corpus' else scope_id}",
             seed=LAYOUT_SEED,
         )
     return files

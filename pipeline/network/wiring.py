@@ -26,7 +26,7 @@ def run_network(layout: Layout, configs: Path) -> StageRun:
     """Co-mention networks per corpus, document and section; the signed network; GraphML/GEXF exports; PNG figures."""
     from pipeline.core.artifacts import write_bytes_atomic
     from pipeline.core.runner import make_executor
-    from pipeline.stages import network
+    from pipeline.network import stage as network
 
     run = StageRun("network")
     config = load_config(NetworkConfig, configs)
@@ -51,7 +51,10 @@ def run_network(layout: Layout, configs: Path) -> StageRun:
     # a figure for each document in which two actors are mentioned together, unless the corpus is too big to draw
     linked = set(edges.loc[edges["scope"] == "document", "scope_id"])
     drawn = {d for d in doc_ids if d in linked} if len(doc_ids) <= config.figure_max_documents else set()
-    scopes = [("corpus", "all", False)] + [("document", d, d in drawn) for d in doc_ids]
+    corpus_drawn = bool((edges["scope"] == "corpus").any())  # one figure whatever the corpus's size
+    if not corpus_drawn:
+        (layout.figures / "corpus.network.png").unlink(missing_ok=True)
+    scopes = [("corpus", "all", corpus_drawn)] + [("document", d, d in drawn) for d in doc_ids]
     for doc_id in doc_ids:  # no figure is better than one left over from an earlier run
         if doc_id not in drawn:
             (layout.figures / f"{doc_id}.network.png").unlink(missing_ok=True)

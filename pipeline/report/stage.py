@@ -12,7 +12,7 @@ import base64
 import html
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +51,8 @@ REPORT_TABLES = (
 
 @dataclass(frozen=True)
 class ReportInputs:
-    """Everything the report reads: the pipeline's tables, network figures per document, the scores, provenance."""
+    """Everything the report reads: the pipeline's tables, network figures (per document and of the corpus), the
+    scores, provenance."""
 
     documents: pd.DataFrame
     sections: pd.DataFrame
@@ -64,6 +65,7 @@ class ReportInputs:
     network_nodes: pd.DataFrame
     network_edges: pd.DataFrame
     network_pngs: dict[str, bytes] = field(default_factory=dict)
+    corpus_network_png: bytes | None = None
     evaluation: dict[str, Any] | None = None
     provenance: dict[str, str] = field(default_factory=dict)
 
@@ -314,10 +316,10 @@ def interval_note(methods: Iterable[object]) -> str:
             "measured, so neither its index nor its interval is corrected for them."
         )
     return (
-        "The 95% interval includes both the sampling of the group's sentences and the classifier's error: each "
-        "sentence's label is drawn from its class probabilities as recalibrated on held-out predictions of the "
-        "labelled documents, that recalibration itself redone on resampled documents; reviewed sentences count as "
-        "known."
+        "The 95% interval includes both the sampling of the group's sentences and the classifier's error: the index "
+        "undoes the confusions the classifier was measured to make on labelled documents it never saw, and the "
+        "interval carries the uncertainty of that measurement (resampled labelled documents) and of how this "
+        "group's errors may differ; reviewed sentences count as known."
     )
 
 
@@ -940,11 +942,11 @@ def _section_figure_note(n_documents: int, *, config: ReportConfig) -> str | Non
     )
 
 
-def render_report(inputs: ReportInputs, *, config: ReportConfig) -> str:
-    """The whole report as one HTML page; a pure function of its inputs (no clock, no files, no network)."""
+def document_parts(inputs: ReportInputs, *, config: ReportConfig) -> Iterator[tuple[dict[str, Any], str]]:
+    """Each document in reading order with its part of the report (a ``<section>``), made one at a time, so that a
+    caller writing one page per document never holds all of them."""
     targets = _targets(inputs)
     documents = _documents_in_order(inputs)
-    several = len(documents) > 1
     actors = top_actors(inputs.mentions, inputs.sentences, inputs.entities, limit=config.top_actors)
     rows = _rows_by_document(inputs, actors=actors, limit=config.evidence_per_cell)
     references = sentence_references(inputs.mentions)
@@ -952,6 +954,28 @@ def render_report(inputs: ReportInputs, *, config: ReportConfig) -> str:
     nodes, edges = inputs.network_nodes, inputs.network_edges
     network_actors = Counter(nodes.loc[nodes["scope"] == "document", "scope_id"].astype(str))
     comentions = set(edges.loc[edges["scope"] == "document", "scope_id"].astype(str))
+    for d in documents:
+        part = _document_section(
+            d,
+            rows.get(str(d["doc_id"]), _DocumentRows()),
+            network=inputs.network_pngs.get(str(d["doc_id"])),
+            network_actors=network_actors[str(d["doc_id"])],
+            comentions=str(d["doc_id"]) in comentions,
+            config=config,
+            targets=targets,
+            references=references,
+            figure_note=figure_note,
+        )
+        yield d, part
+
+
+def render_report(inputs: ReportInputs, *, config: ReportConfig, parts: Iterable[str] | None = None) -> str:
+    """The whole report as one HTML page; a pure function of its inputs (no clock, no files, no network).
+
+    ``parts`` are the documents' parts as :func:`document_parts` makes them, when the caller has them already."""
+    targets = _targets(inputs)
+    documents = _documents_in_order(inputs)
+    several = len(documents) > 1
     title = html.escape(config.title)
     contents = [
         f'<li><a href="#{_anchor("doc", d["doc_id"])}">{_e(d.get("title"), html.escape(str(d["doc_id"])))}</a></li>'
@@ -973,26 +997,19 @@ def render_report(inputs: ReportInputs, *, config: ReportConfig) -> str:
     ]
     if several:
         body.append(_corpus_section(inputs, targets=targets))
-    body.extend(
-        _document_section(
-            d,
-            rows.get(str(d["doc_id"]), _DocumentRows()),
-            network=inputs.network_pngs.get(str(d["doc_id"])),
-            network_actors=network_actors[str(d["doc_id"])],
-            comentions=str(d["doc_id"]) in comentions,
-            config=config,
-            targets=targets,
-            references=references,
-            figure_note=figure_note,
-        )
-        for d in documents
-    )
+    body.extend(parts if parts is not None else (part for _, part in document_parts(inputs, config=config)))
     body.append(_evaluation_section(inputs.evaluation, inputs.stance, targets=targets))
     body.append("</main>")
+    return page(title, "\n".join(body))
+
+
+def page(title: str, body: str, *, css: str = "", script: str = SCRIPT) -> str:
+    """A whole HTML page: ``title`` (escaped) and ``body`` (ready HTML) with the report's styles and script."""
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-        + "\n".join(body)
-        + f"\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
+        f"<title>{title}</title>\n<style>{CSS}{css}</style>\n</head>\n<body>\n"
+        + body
+        + (f"\n<script>{script}</script>" if script else "")
+        + "\n</body>\n</html>\n"
     )

@@ -48,7 +48,11 @@ def report_inputs(layout: Layout, configs: Path) -> ReportInputs:
         ),
         "date of newest input artifact": _newest_input_date(layout),
     }
-    return ReportInputs(**tables, network_pngs=pngs, evaluation=evaluation, provenance=provenance)
+    corpus_png = layout.figures / "corpus.network.png"
+    corpus_network = corpus_png.read_bytes() if corpus_png.exists() else None
+    return ReportInputs(
+        **tables, network_pngs=pngs, corpus_network_png=corpus_network, evaluation=evaluation, provenance=provenance
+    )
 
 
 def _newest_input_date(layout: Layout) -> str:
@@ -64,16 +68,22 @@ def _newest_input_date(layout: Layout) -> str:
 
 
 def run_report(layout: Layout, configs: Path) -> StageRun:
-    """Write ``OUT/report.html``, one self-contained file comparing stance across sections and documents, and
-    ``OUT/datapackage.json``, the Frictionless descriptor of the tables."""
+    """Write ``OUT/report/index.html`` and a page per document beside it (removing the pages of documents no longer
+    in the corpus), ``OUT/report.html`` (the whole report on one page, or a pointer to the index for a big corpus)
+    and ``OUT/datapackage.json``, the Frictionless descriptor of the tables."""
     from pipeline.core.artifacts import write_text_atomic
     from pipeline.report.datapackage import descriptor_json
-    from pipeline.report.stage import render_report
+    from pipeline.report.pages import report_pages
 
     run = StageRun("report")
     config = load_config(ReportConfig, configs)
-    html = render_report(report_inputs(layout, configs), config=config)
-    write_text_atomic(layout.report, html)
+    written = set()
+    for name, html in report_pages(report_inputs(layout, configs), config=config):
+        write_text_atomic(layout.report if name is None else layout.report_page(name), html)
+        written.add(name)
+    for stale in sorted(layout.report_pages.glob("*.html")):
+        if stale.stem not in written:
+            stale.unlink()
     write_text_atomic(layout.datapackage, descriptor_json())
     run.outcomes.append(Outcome(str(layout.report), None, "done"))
     record_summary(layout, run)

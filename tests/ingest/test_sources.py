@@ -14,6 +14,7 @@ import pytest
 
 from pipeline.core.artifacts import Layout, read_table
 from pipeline.core.runner import LocalExecutor
+from pipeline.ingest.sources import doc_id_for
 from pipeline.ingest.wiring import run_ingest
 from tests.conftest import CONFIGS
 from tests.ingest.test_pdf import one_page_pdf
@@ -89,3 +90,11 @@ def test_recorded_sha256_is_that_of_the_bytes_ingested_when_the_file_changes_whi
     assert documents["source_sha256"].tolist() == [hashlib.sha256(before).hexdigest()]
     assert " ".join(paragraphs["text"]).split() == BEFORE.split()
     assert len(reads) == 1, "the document is read once"
+
+
+def test_names_of_corpus_wide_outputs_are_not_document_ids():
+    """'index' would overwrite the report's index (report/index.html), 'corpus' the corpus exports."""
+    for name in ("index", "corpus", "all"):
+        doc_id = doc_id_for(Path(f"{name}.txt"))
+        assert doc_id.startswith(f"{name}-") and len(doc_id) == len(name) + 9, doc_id
+    assert doc_id_for(Path("index-of-treaties.txt")) == "index-of-treaties"

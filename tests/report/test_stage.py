@@ -7,7 +7,6 @@ import html
 import io
 import json
 import math
-import os
 import re
 import shutil
 import subprocess
@@ -459,26 +458,6 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    """Debian's Chromium, installed with apt-get when missing (needs root)."""
-    found = shutil.which("chromium")
-    if found:
-        return found
-    if os.geteuid() != 0:
-        pytest.fail("Chromium is not installed and this test is not root: run `apt-get install -y chromium` first")
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium"]):
-        done = subprocess.run(
-            command, capture_output=True, text=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        )
-        if done.returncode != 0:
-            pytest.fail(f"cannot install Chromium (`{' '.join(command)}` failed):\n{done.stderr[-2000:]}")
-    found = shutil.which("chromium")
-    if not found:
-        pytest.fail("apt-get installed chromium but no `chromium` executable is on PATH")
-    return found
 
 
 def run_chromium(chromium: str, profile: Path, url: str, *extra: str) -> subprocess.CompletedProcess[str]:
