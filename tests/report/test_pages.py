@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from pipeline.report.pages import page_href
-from tests.conftest import CHAPTER, CHAPTER_ID, CONFIGS, DEV_CORPUS, run_pipeline
+from tests.conftest import CHAPTER, CHAPTER_ID, CONFIGS, DEV_CORPUS, copy_configs, run_pipeline
 from tests.report.test_stage import elements, page_errors, run_chromium
 
 DEV_TEXTS = (
@@ -192,8 +192,7 @@ def test_the_same_inputs_give_the_same_pages(corpus_run, tmp_path):
 
 
 def test_above_the_limit_report_html_points_to_the_index(corpus_run, tmp_path):
-    configs = tmp_path / "configs"
-    shutil.copytree(CONFIGS, configs)
+    configs = copy_configs(tmp_path / "configs")
     report_yaml = configs / "report.yaml"
     text = report_yaml.read_text(encoding="utf-8")
     report_yaml.write_text(text.replace("single_page_max_documents: 30", "single_page_max_documents: 1"))
