@@ -26,7 +26,7 @@ def run_network(layout: Layout, configs: Path) -> StageRun:
     """Co-mention networks per corpus, document and section; the signed network; GraphML/GEXF exports; PNG figures."""
     from pipeline.core.artifacts import write_bytes_atomic
     from pipeline.core.runner import make_executor
-    from pipeline.stages import network
+    from pipeline.network import stage as network
 
     run = StageRun("network")
     config = load_config(NetworkConfig, configs)
