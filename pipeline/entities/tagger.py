@@ -2,6 +2,8 @@
 
 Spans go to ``doc.spans["actors"]`` with the entity id in ``kb_id_`` and the mention kind in ``id_``; each
 paragraph is tagged on its own, so the result also serves callers that see single sentences (stance training).
+Each source of candidates is one class owning its index (``GazetteerNames``, ``Demonyms``, ``NerNames``,
+``OfficeTitles``, ``LegalActs``, ``FirstPerson``); ``ActorTagger`` runs them in order and selects.
 """
 
 from __future__ import annotations
@@ -146,20 +148,15 @@ def _lowers(doc: Doc, start: int, end: int) -> tuple[str, ...]:
     return tuple(doc[i].lower_ for i in range(start, end))
 
 
-class ActorTagger:
-    """Marks gazetteer names, metonyms, demonyms, office titles, legal acts and NER names as candidate actor spans."""
+class GazetteerNames:
+    """Gazetteer names, aliases and metonyms (a capital read as its government, a place or an attribute of a name),
+    and the configured contextual forms; the index is a phrase matcher over every form."""
 
     def __init__(self, nlp: Language, gazetteer: Gazetteer, config: EntitiesConfig) -> None:
         self.gazetteer = gazetteer
         self.config = config
-        self.stoplist = {_fold(s) for s in config.stoplist}
-        self.honorifics = set(config.honorifics)
-        self.office_words = set(config.office_words)
-        self.ordinary_words = {w.lower() for w in [*config.office_words, *config.state_nouns]}
         self.locatives = {w.lower() for w in config.locative_prepositions}
         self.governance = {w.lower() for w in config.governance_nouns}
-        self.generic_heads = set(config.generic_heads)
-        self.legal_nouns = {w.lower() for w in config.legal_title_nouns}
         for form, candidates in config.contextual_forms.items():
             unknown = [c for c in candidates if c not in gazetteer.entries]
             if unknown or not candidates:
@@ -180,80 +177,9 @@ class ActorTagger:
         self.contextual = PhraseMatcher(nlp.vocab, attr="ORTH")
         for form in config.contextual_forms:
             self.contextual.add(form, [nlp.make_doc(form)])
-        # Demonyms, office titles and numbered acts are looked up in Python from the few tokens that can start
-        # one: a spaCy token Matcher tries every one of its (thousands of) patterns at every token of the text.
-        self.demonym_words = set(gazetteer.demonym_index())
-        demonyms = [(tuple(demonym.split()), state) for demonym, state in gazetteer.demonym_index().items()]
-        self.demonyms = _by_word(demonyms, 0)
-        self.demonym_ids = word_ids(self.demonyms)
-        self.state_nouns = {n.lower() for n in config.state_nouns}
-        self.role_modifiers = frozenset(m.lower() for m in config.role_modifiers)
-        self._add_titles(nlp)
-        self.legal_ids = word_ids(self.legal_nouns)
-        self.first_person_ids = word_ids([*FIRST_PERSON, "my"])
 
-    def _add_titles(self, nlp: Language) -> None:
-        """Office titles ("president", "minister of foreign affairs") and the names and demonyms of every state or
-        organisation with office holders in the gazetteer, which go before or after a title: "the Belarusian
-        president", "Ukraine’s interim president", "UN Secretary General", "President of Russia"."""
-        roles: dict[tuple[str, ...], list[str]] = {}
-        for role, phrases in self.config.role_phrases.items():
-            for phrase in phrases:
-                roles.setdefault(tuple(t.lower_ for t in nlp.make_doc(phrase)), []).append(role)
-        titles = [Title(words, tuple(dict.fromkeys(named))) for words, named in roles.items()]
-        self.titles: dict[str, list[Title]] = {}
-        for title in titles:
-            self.titles.setdefault(title.words[0], []).append(title)
-        self.title_ids = word_ids(self.titles)
-        self.trigger_ids = word_ids(
-            p.lower().replace("-", " ").split()[0] for ps in self.config.role_phrases.values() for p in ps
-        )
-        # The match id of each (owner, role) pair: the id of "<owner>|<role>", read back by _role_candidates;
-        # titles found at the same place are taken in the order of these ids.
-        self.role_keys: dict[tuple[str, str], int] = {}
-        names: list[tuple[tuple[str, ...], str]] = []
-        demonyms: list[tuple[tuple[str, ...], str]] = []
-        for entry in self.gazetteer.entries.values():
-            held = [r for r in self.config.role_phrases if self.gazetteer.has_role(entry.id, r)]
-            if not held:
-                continue
-            for role in held:
-                self.role_keys[(entry.id, role)] = nlp.vocab.strings.add(f"{entry.id}|{role}")
-            forms = (tuple(t.text for t in nlp.make_doc(form)) for form in self.gazetteer.forms(entry.id))
-            names += [(words, entry.id) for words in forms if words and words[0] != "the"]
-            demonyms += [(tuple(w.lower() for w in d.split()), entry.id) for d in entry.demonyms]
-        self.owner_names_ending, self.owner_names_starting = _by_word(names, -1), _by_word(names, 0)
-        self.owner_demonyms_ending = _by_word(demonyms, -1)
-
-    def _junk(self, text: str) -> bool:
-        bare = re.sub(r"^(the|The)\s+", "", text).strip(" .,;:’'\"“”()")
-        letters = sum(ch.isalpha() for ch in bare)
-        return (
-            letters < self.config.min_chars
-            or not bare[:1].isupper()
-            or _fold(bare) in self.stoplist
-            or DATE_LIKE.match(bare) is not None
-            or "[" in bare
-            or "]" in bare
-        )
-
-    def _metonym_reading(self, doc: Doc, start: int, end: int) -> str:
-        """'government' ("Moscow regarded", "the government in Kiev"), 'place' ("protesters in Minsk", "in southern
-        Damascus") or 'attribute' (the city only names something else: "the Helsinki process", "George Washington";
-        no mention)."""
-        if any(e.label_ == "PERSON" and e.start <= start and end <= e.end and len(e) > end - start for e in doc.ents):
-            return "attribute"
-        before = start - 1
-        while before >= 0 and (doc[before].lower_ == "the" or doc[before].pos_ == "ADJ"):
-            before -= 1
-        if before >= 0 and doc[before].lower_ in self.locatives:
-            return "government" if before > 0 and doc[before - 1].lower_ in self.governance else "place"
-        last = doc[end - 1]
-        if last.dep_ == "compound" and last.head.i >= end:
-            return "government" if last.head.lower_ in self.governance else "attribute"
-        return "government"
-
-    def _gazetteer_candidates(self, doc: Doc, lower: list[int]) -> Iterator[Candidate]:
+    def candidates(self, doc: Doc) -> Iterator[Candidate]:
+        """Gazetteer names, aliases and metonyms, and the contextual forms, where they occur."""
         for match_id, start, end in self.phrases(doc):
             entity_id, kind = doc.vocab.strings[match_id].split("|")
             entry = self.gazetteer.entries[entity_id]
@@ -276,9 +202,35 @@ class ActorTagger:
             yield Candidate(
                 PRIORITY["contextual"], Span(doc, start, end, label=label, kb_id=f"x-{slug(form)}", span_id="model")
             )
-        yield from self._demonyms(doc, lower)
 
-    def _demonyms(self, doc: Doc, lower: list[int]) -> Iterator[Candidate]:
+    def _metonym_reading(self, doc: Doc, start: int, end: int) -> str:
+        """'government' ("Moscow regarded", "the government in Kiev"), 'place' ("protesters in Minsk", "in southern
+        Damascus") or 'attribute' (the city only names something else: "the Helsinki process", "George Washington";
+        no mention)."""
+        if any(e.label_ == "PERSON" and e.start <= start and end <= e.end and len(e) > end - start for e in doc.ents):
+            return "attribute"
+        before = start - 1
+        while before >= 0 and (doc[before].lower_ == "the" or doc[before].pos_ == "ADJ"):
+            before -= 1
+        if before >= 0 and doc[before].lower_ in self.locatives:
+            return "government" if before > 0 and doc[before - 1].lower_ in self.governance else "place"
+        last = doc[end - 1]
+        if last.dep_ == "compound" and last.head.i >= end:
+            return "government" if last.head.lower_ in self.governance else "attribute"
+        return "government"
+
+
+class Demonyms:
+    """A demonym before a state noun ("Russian troops"), looked up from the few tokens that can start one (a token
+    Matcher would try every pattern at every token)."""
+
+    def __init__(self, gazetteer: Gazetteer, config: EntitiesConfig) -> None:
+        demonyms = [(tuple(demonym.split()), state) for demonym, state in gazetteer.demonym_index().items()]
+        self.demonyms = _by_word(demonyms, 0)
+        self.demonym_ids = word_ids(self.demonyms)
+        self.state_nouns = {n.lower() for n in config.state_nouns}
+
+    def candidates(self, doc: Doc, lower: list[int]) -> Iterator[Candidate]:
         """A demonym before a state noun, directly or after one adjective ("Russian troops", "a British
         Parliamentary delegation"): one candidate per way it is followed by one."""
         for start in token_positions(lower, self.demonym_ids):
@@ -297,6 +249,69 @@ class ActorTagger:
         direct = doc[i].lower_ in self.state_nouns and not in_name
         after_adjective = i + 1 < len(doc) and doc[i].pos_ == "ADJ" and doc[i + 1].lower_ in self.state_nouns
         return int(direct) + int(after_adjective)
+
+
+class NerNames:
+    """Names spaCy's NER finds that the gazetteer lacks, cleaned of articles, address and citation debris; a generic
+    name owned by a gazetteer entry becomes that entry's body ("Belarus’ House of Representatives")."""
+
+    def __init__(self, gazetteer: Gazetteer, config: EntitiesConfig) -> None:
+        self.gazetteer = gazetteer
+        self.config = config
+        self.stoplist = {_fold(s) for s in config.stoplist}
+        self.honorifics = set(config.honorifics)
+        self.office_words = set(config.office_words)
+        self.generic_heads = set(config.generic_heads)
+        self.demonym_words = set(gazetteer.demonym_index())
+
+    def candidates(
+        self, doc: Doc, qualifiers: dict[int, Span], attributes: set[tuple[int, int]]
+    ) -> tuple[list[Candidate], list[tuple[int, int]]]:
+        """NER names the gazetteer lacks (cleaned), and office titles that only count through apposition."""
+        candidates, titles = [], []
+        for ent in doc.ents:
+            if ent.label_ not in self.config.statistical_labels:
+                continue
+            start, end, owner = self._trim(doc, ent.start, ent.end, qualifiers)
+            if end <= start or (start, end) in attributes:
+                continue
+            if doc[start].text in self.office_words and any(t.lower_ in TITLE_LINKS for t in doc[start + 1 : end]):
+                titles.append((start, end))
+                continue
+            if ent.label_ == "PERSON":
+                while start < end and doc[start].text in self.office_words:
+                    start += 1
+            words = [t.text for t in doc[start:end] if t.is_alpha]
+            if not words or all(w in self.office_words or w in self.honorifics for w in words):
+                continue
+            text = doc[start:end].text
+            if (
+                self._junk(text)
+                or (end - start == 1 and text in self.generic_heads)
+                or text.lower() in self.demonym_words
+            ):
+                continue
+            found = self._qualified(doc, start, end, qualifiers, owner)
+            if found is not None:
+                entry = self.gazetteer.entries[found]
+                span = Span(doc, start, end, label=entry.label, kb_id=found, span_id="alias")
+                candidates.append(Candidate(PRIORITY["alias"], span))
+            else:
+                span = Span(doc, start, end, label=ent.label_, kb_id=f"x-{slug(text)}", span_id="model")
+                candidates.append(Candidate(PRIORITY["model"], span))
+        return candidates, titles
+
+    def _junk(self, text: str) -> bool:
+        bare = re.sub(r"^(the|The)\s+", "", text).strip(" .,;:’'\"“”()")
+        letters = sum(ch.isalpha() for ch in bare)
+        return (
+            letters < self.config.min_chars
+            or not bare[:1].isupper()
+            or _fold(bare) in self.stoplist
+            or DATE_LIKE.match(bare) is not None
+            or "[" in bare
+            or "]" in bare
+        )
 
     def _citation_word(self, doc: Doc, i: int, end: int) -> bool:
         """A stoplist word used as citation debris at the start of a name: "Cf. ...", "In: ...", "see ..."."""
@@ -359,42 +374,66 @@ class ActorTagger:
                         return found
         return None
 
-    def _model_candidates(
-        self, doc: Doc, qualifiers: dict[int, Span], attributes: set[tuple[int, int]]
-    ) -> tuple[list[Candidate], list[tuple[int, int]]]:
-        """NER names the gazetteer lacks (cleaned), and office titles that only count through apposition."""
-        candidates, titles = [], []
-        for ent in doc.ents:
-            if ent.label_ not in self.config.statistical_labels:
+
+class OfficeTitles:
+    """Office titles ("president", "minister of foreign affairs") with the names and demonyms of every state or
+    organisation with office holders in the gazetteer, before or after the title: "the Belarusian president",
+    "Ukraine’s interim president", "UN Secretary General", "President of Russia"."""
+
+    def __init__(self, nlp: Language, gazetteer: Gazetteer, config: EntitiesConfig) -> None:
+        self.gazetteer = gazetteer
+        self.config = config
+        self.office_words = set(config.office_words)
+        self.role_modifiers = frozenset(m.lower() for m in config.role_modifiers)
+        roles: dict[tuple[str, ...], list[str]] = {}
+        for role, phrases in self.config.role_phrases.items():
+            for phrase in phrases:
+                roles.setdefault(tuple(t.lower_ for t in nlp.make_doc(phrase)), []).append(role)
+        titles = [Title(words, tuple(dict.fromkeys(named))) for words, named in roles.items()]
+        self.titles: dict[str, list[Title]] = {}
+        for title in titles:
+            self.titles.setdefault(title.words[0], []).append(title)
+        self.title_ids = word_ids(self.titles)
+        self.trigger_ids = word_ids(
+            p.lower().replace("-", " ").split()[0] for ps in self.config.role_phrases.values() for p in ps
+        )
+        # The match id of each (owner, role) pair: the id of "<owner>|<role>", read back by _role_candidates;
+        # titles found at the same place are taken in the order of these ids.
+        self.role_keys: dict[tuple[str, str], int] = {}
+        names: list[tuple[tuple[str, ...], str]] = []
+        demonyms: list[tuple[tuple[str, ...], str]] = []
+        for entry in self.gazetteer.entries.values():
+            held = [r for r in self.config.role_phrases if self.gazetteer.has_role(entry.id, r)]
+            if not held:
                 continue
-            start, end, owner = self._trim(doc, ent.start, ent.end, qualifiers)
-            if end <= start or (start, end) in attributes:
-                continue
-            if doc[start].text in self.office_words and any(t.lower_ in TITLE_LINKS for t in doc[start + 1 : end]):
-                titles.append((start, end))
-                continue
-            if ent.label_ == "PERSON":
-                while start < end and doc[start].text in self.office_words:
-                    start += 1
-            words = [t.text for t in doc[start:end] if t.is_alpha]
-            if not words or all(w in self.office_words or w in self.honorifics for w in words):
-                continue
-            text = doc[start:end].text
-            if (
-                self._junk(text)
-                or (end - start == 1 and text in self.generic_heads)
-                or text.lower() in self.demonym_words
-            ):
-                continue
-            found = self._qualified(doc, start, end, qualifiers, owner)
-            if found is not None:
-                entry = self.gazetteer.entries[found]
-                span = Span(doc, start, end, label=entry.label, kb_id=found, span_id="alias")
-                candidates.append(Candidate(PRIORITY["alias"], span))
-            else:
-                span = Span(doc, start, end, label=ent.label_, kb_id=f"x-{slug(text)}", span_id="model")
-                candidates.append(Candidate(PRIORITY["model"], span))
-        return candidates, titles
+            for role in held:
+                self.role_keys[(entry.id, role)] = nlp.vocab.strings.add(f"{entry.id}|{role}")
+            forms = (tuple(t.text for t in nlp.make_doc(form)) for form in self.gazetteer.forms(entry.id))
+            names += [(words, entry.id) for words in forms if words and words[0] != "the"]
+            demonyms += [(tuple(w.lower() for w in d.split()), entry.id) for d in entry.demonyms]
+        self.owner_names_ending, self.owner_names_starting = _by_word(names, -1), _by_word(names, 0)
+        self.owner_demonyms_ending = _by_word(demonyms, -1)
+
+    def candidates(
+        self, doc: Doc, lower: list[int], titles: list[tuple[int, int]], persons: dict[int, Span], year: int | None
+    ) -> Iterator[Candidate]:
+        """Office titles with their state or organisation, as the person who held the office that year (or the one
+        the title is in apposition to), and the titles the NER found that count only through apposition."""
+        for match_id, start, end in self._role_matches(doc, lower):
+            state, role = doc.vocab.strings[match_id].split("|")
+            first = start - 1 if start > 0 and doc[start - 1].lower_ == "the" else start
+            past = any(t.lower_ in PAST for t in doc[max(0, first - 1) : end])
+            holder = self._apposed_person(doc, first, end, persons)
+            if holder is None and not past:
+                dated = _year_of_sentence(doc[start].sent) if doc.has_annotation("SENT_START") else None
+                holder = self.gazetteer.holder(state, role, dated or year)
+            if holder is not None:
+                yield Candidate(PRIORITY["role"], Span(doc, first, end, label="PERSON", kb_id=holder, span_id="role"))
+        for start, end in titles:
+            first = start - 1 if start > 0 and doc[start - 1].lower_ == "the" else start
+            holder = self._apposed_person(doc, first, end, persons)
+            if holder is not None:
+                yield Candidate(PRIORITY["role"], Span(doc, first, end, label="PERSON", kb_id=holder, span_id="role"))
 
     def _apposed_person(self, doc: Doc, start: int, end: int, persons: dict[int, Span]) -> str | None:
         """The person a title is in apposition to: "Latvian Foreign Minister Edgars Rinkēvičs", "the Minister of
@@ -479,26 +518,14 @@ class ActorTagger:
                 if stop <= high and _texts(doc, start, stop) == words:
                     yield owner, stop
 
-    def _role_candidates(
-        self, doc: Doc, lower: list[int], titles: list[tuple[int, int]], persons: dict[int, Span], year: int | None
-    ) -> Iterator[Candidate]:
-        for match_id, start, end in self._role_matches(doc, lower):
-            state, role = doc.vocab.strings[match_id].split("|")
-            first = start - 1 if start > 0 and doc[start - 1].lower_ == "the" else start
-            past = any(t.lower_ in PAST for t in doc[max(0, first - 1) : end])
-            holder = self._apposed_person(doc, first, end, persons)
-            if holder is None and not past:
-                dated = _year_of_sentence(doc[start].sent) if doc.has_annotation("SENT_START") else None
-                holder = self.gazetteer.holder(state, role, dated or year)
-            if holder is not None:
-                yield Candidate(PRIORITY["role"], Span(doc, first, end, label="PERSON", kb_id=holder, span_id="role"))
-        for start, end in titles:
-            first = start - 1 if start > 0 and doc[start - 1].lower_ == "the" else start
-            holder = self._apposed_person(doc, first, end, persons)
-            if holder is not None:
-                yield Candidate(PRIORITY["role"], Span(doc, first, end, label="PERSON", kb_id=holder, span_id="role"))
 
-    def _legal_acts(self, doc: Doc, lower: list[int], bodies: dict[int, Span]) -> Iterator[Candidate]:
+class LegalActs:
+    """Numbered and titled legal acts, found from the legal nouns that open them."""
+
+    def __init__(self, config: EntitiesConfig) -> None:
+        self.legal_ids = word_ids({w.lower() for w in config.legal_title_nouns})
+
+    def candidates(self, doc: Doc, lower: list[int], bodies: dict[int, Span]) -> Iterator[Candidate]:
         """Numbered acts ("Security Council resolution 2166", "Resolution No. 68/39") and titled ones ("the laws
         “On Defence” and “On Martial Law”", "resolutions On Cooperation in the Agro-Industrial Complex ...")."""
         nouns = token_positions(lower, self.legal_ids)
@@ -541,7 +568,15 @@ class ActorTagger:
             while i < len(doc) and doc[i].lower_ in {",", "and", "or"}:
                 i += 1
 
-    def _first_person(self, doc: Doc, lower: list[int]) -> Iterator[Candidate]:
+
+class FirstPerson:
+    """A speaker's "we/our/my country" as the speaker's state."""
+
+    def __init__(self) -> None:
+        self.first_person_ids = word_ids([*FIRST_PERSON, "my"])
+
+    def candidates(self, doc: Doc, lower: list[int]) -> Iterator[Candidate]:
+        """ "We", "our", "my country" as the state of the paragraph's speaker (none without one)."""
         speaker = doc.user_data.get("speaker")
         if not speaker:
             return
@@ -554,22 +589,38 @@ class ActorTagger:
                 span = Span(doc, token.i, token.i + 2, label="GPE", kb_id=speaker, span_id="first_person")
                 yield Candidate(PRIORITY["first_person"], span)
 
+
+class ActorTagger:
+    """Marks candidate actor spans in a paragraph: each source proposes candidates (gazetteer names, demonyms, NER
+    names, office titles, legal acts, first person), later sources reading what earlier ones found (titles need the
+    persons, legal acts the bodies), and ``select`` keeps the non-overlapping best."""
+
+    def __init__(self, nlp: Language, gazetteer: Gazetteer, config: EntitiesConfig) -> None:
+        self.config = config
+        self.ordinary_words = {w.lower() for w in [*config.office_words, *config.state_nouns]}
+        self.names = GazetteerNames(nlp, gazetteer, config)
+        self.demonyms = Demonyms(gazetteer, config)
+        self.ner_names = NerNames(gazetteer, config)
+        self.titles = OfficeTitles(nlp, gazetteer, config)
+        self.legal_acts = LegalActs(config)
+        self.first_person = FirstPerson()
+
     def __call__(self, doc: Doc) -> Doc:
         year = doc.user_data.get("year")
         lower: list[int] = doc.to_array(LOWER).tolist()
-        candidates = list(self._gazetteer_candidates(doc, lower))
+        candidates = [*self.names.candidates(doc), *self.demonyms.candidates(doc, lower)]
         attributes = {(c.span.start, c.span.end) for c in candidates if c.span.id_ == "attribute"}
         candidates = [c for c in candidates if c.span.id_ != "attribute"]
         known = [c.span for c in candidates if c.span.id_ in GAZETTEER_KINDS - {"demonym"}]
         qualifiers = _longest_by(s for s in known if s.label_ in ("GPE", "ORG"))
-        model, titles = self._model_candidates(doc, qualifiers, attributes)
+        model, titles = self.ner_names.candidates(doc, qualifiers, attributes)
         candidates += model
         persons = _longest_by(c.span for c in candidates if c.span.label_ == "PERSON")
-        candidates += self._role_candidates(doc, lower, titles, persons, year)
+        candidates += self.titles.candidates(doc, lower, titles, persons, year)
         named_bodies = [c.span for c in candidates if c.span.label_ == "ORG" and c.priority >= PRIORITY["contextual"]]
         bodies = _longest_by(named_bodies, end=True)
-        candidates += self._legal_acts(doc, lower, bodies)
-        candidates += self._first_person(doc, lower)
+        candidates += self.legal_acts.candidates(doc, lower, bodies)
+        candidates += self.first_person.candidates(doc, lower)
         doc.spans[SPAN_KEY] = select(promote_extended_names(candidates, ordinary_words=self.ordinary_words))
         return doc
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from pipeline.core.config import IngestConfig
 from pipeline.core.errors import InputError
+from pipeline.core.schemas import SCHEMAS
 from pipeline.ingest.textclean import Dehyphenator, document_vocabulary, join_lines, strip_private_use
 
 CITATION = re.compile(r"^\s*In:\s+(?P<body>.+?),\s*pp\.\s*(?P<first>\d+)\s*[-–]\s*(?P<last>\d+)\.?\s*$")
@@ -431,51 +432,94 @@ def ingest_text(
     front, n_front = _front_matter(layout.blocks, dehyphenator, chapter=chapter)
     if n_front >= len(layout.blocks):  # nothing but short blocks: they are the body, not a title page
         front, n_front = FrontMatter(), 0
-    section_titles: list[str] = []
-    section_lines: list[list[Line]] = []
-    paragraph_rows: list[dict[str, object]] = []
-    body_blocks = layout.blocks[n_front:]
-    synthetic = 0  # 1 when the first section is the untitled opening, not a heading of the text
-    has_headings = any(_is_heading(b, config) for b in body_blocks[:-1])
-    for k, block in enumerate(body_blocks):
-        if k < len(body_blocks) - 1 and _is_heading(block, config):
-            section_titles.append(strip_private_use(join_lines([ln.text for ln in block.lines], dehyphenator)))
-            section_lines.append(list(block.lines))
+    body = _paragraphs_and_sections(layout.blocks[n_front:], doc_id=doc_id, config=config, dehyphenator=dehyphenator)
+    if not body.paragraph_rows:
+        raise InputError(source_name, "no body text found after removing headings and notes")
+    numbers = [n.number for n in layout.notes if n.number is not None]
+    markers, positions = _take_out_markers(body.paragraph_rows, numbers)
+    footnotes = _footnote_table(layout.notes, positions, doc_id=doc_id, dehyphenator=dehyphenator)
+    paragraphs = pd.DataFrame(body.paragraph_rows)
+    sections = _section_table(body, paragraphs, doc_id=doc_id)
+    warnings = [f"{source_name}: footnote {n} has no marker in the body" for n in numbers if n not in markers]
+    document = _document_row(
+        layout,
+        front,
+        doc_id=doc_id,
+        source_name=source_name,
+        metadata_title=metadata_title,
+        n_headings=len(body.section_titles) - body.synthetic,
+        counts=(len(sections), len(paragraphs), len(footnotes)),
+        warnings=warnings,
+    )
+    return IngestResult(document=document, sections=sections, paragraphs=paragraphs, footnotes=footnotes)
+
+
+@dataclass
+class _Body:
+    """The body of a text read block by block: its paragraphs' rows, and its sections' titles and lines."""
+
+    paragraph_rows: list[dict[str, object]] = field(default_factory=list)
+    section_titles: list[str] = field(default_factory=list)
+    section_lines: list[list[Line]] = field(default_factory=list)
+    synthetic: int = 0  # 1 when the first section is the untitled opening, not a heading of the text
+
+
+def _paragraphs_and_sections(
+    blocks: list[Block], *, doc_id: str, config: IngestConfig, dehyphenator: Dehyphenator
+) -> _Body:
+    """Headings start sections (never the last block); the other blocks with enough letters are paragraphs. Text
+    before the first heading is the section `Introduction`, or `Full text` when the text has no headings."""
+    body = _Body()
+    has_headings = any(_is_heading(b, config) for b in blocks[:-1])
+    for k, block in enumerate(blocks):
+        if k < len(blocks) - 1 and _is_heading(block, config):
+            body.section_titles.append(strip_private_use(join_lines([ln.text for ln in block.lines], dehyphenator)))
+            body.section_lines.append(list(block.lines))
             continue
         paragraph_text = strip_private_use(join_lines([ln.text for ln in block.lines], dehyphenator))
         if len(paragraph_text) < config.min_paragraph_chars or not re.search(r"[^\W\d_]", paragraph_text):
             continue
-        if not section_titles:
-            section_titles.append("Introduction" if has_headings else "Full text")
-            synthetic = 1
-            section_lines.append([])
+        if not body.section_titles:
+            body.section_titles.append("Introduction" if has_headings else "Full text")
+            body.synthetic = 1
+            body.section_lines.append([])
         starts, ends = _spans(block.lines)
-        section_lines[-1].extend(block.lines)
-        paragraph_rows.append(
+        body.section_lines[-1].extend(block.lines)
+        body.paragraph_rows.append(
             {
                 "doc_id": doc_id,
-                "section_index": len(section_titles) - 1,
-                "section_title": section_titles[-1],
-                "paragraph_index": len(paragraph_rows),
+                "section_index": len(body.section_titles) - 1,
+                "section_title": body.section_titles[-1],
+                "paragraph_index": len(body.paragraph_rows),
                 "text": paragraph_text,
                 "span_starts": starts,
                 "span_ends": ends,
             }
         )
-    if not paragraph_rows:
-        raise InputError(source_name, "no body text found after removing headings and notes")
+    return body
 
-    numbers = [n.number for n in layout.notes if n.number is not None]
+
+def _take_out_markers(
+    paragraph_rows: list[dict[str, object]], numbers: list[int]
+) -> tuple[dict[int, tuple[int, int, int]], dict[int, tuple[int, int]]]:
+    """Find the footnote markers glued to words in order, remove them from the paragraphs' text (in place), and
+    return the markers found and where each stood (paragraph index, offset)."""
     markers = _find_markers([str(r["text"]) for r in paragraph_rows], numbers)
     cleaned, positions = _remove_markers([str(r["text"]) for r in paragraph_rows], markers)
     for row, new_text in zip(paragraph_rows, cleaned, strict=True):
         row["text"] = " ".join(new_text.split()) if new_text != row["text"] else new_text
+    return markers, positions
 
-    footnote_rows = []
-    for note in layout.notes:
+
+def _footnote_table(
+    notes: list[Note], positions: dict[int, tuple[int, int]], *, doc_id: str, dehyphenator: Dehyphenator
+) -> pd.DataFrame:
+    """One row per footnote or note, with the place of its marker in the body when one was found."""
+    rows = []
+    for note in notes:
         starts, ends = _spans(note.lines)
         position = positions.get(note.number) if note.number is not None else None
-        footnote_rows.append(
+        rows.append(
             {
                 "doc_id": doc_id,
                 "number": note.number,
@@ -488,13 +532,19 @@ def ingest_text(
                 "span_ends": ends,
             }
         )
+    footnotes = pd.DataFrame(rows, columns=SCHEMAS["footnotes"].names)
+    for column in ("number", "paragraph_index", "marker_offset"):
+        footnotes[column] = footnotes[column].astype("Int64")
+    return footnotes
 
-    paragraphs = pd.DataFrame(paragraph_rows)
+
+def _section_table(body: _Body, paragraphs: pd.DataFrame, *, doc_id: str) -> pd.DataFrame:
+    """One row per section: its title, how many paragraphs it holds and where its lines are in the source."""
     counts = paragraphs.groupby("section_index").size()
-    section_rows = []
-    for index, title in enumerate(section_titles):
-        starts, ends = _spans(section_lines[index])
-        section_rows.append(
+    rows = []
+    for index, title in enumerate(body.section_titles):
+        starts, ends = _spans(body.section_lines[index])
+        rows.append(
             {
                 "doc_id": doc_id,
                 "section_index": index,
@@ -504,14 +554,31 @@ def ingest_text(
                 "span_ends": ends,
             }
         )
+    return pd.DataFrame(rows)
+
+
+def _document_row(
+    layout: Layout,
+    front: FrontMatter,
+    *,
+    doc_id: str,
+    source_name: str,
+    metadata_title: str | None,
+    n_headings: int,
+    counts: tuple[int, int, int],
+    warnings: list[str],
+) -> dict[str, Any]:
+    """The document's row: title, author and year from the front matter or the citation line (the file name and a
+    warning for a text not laid out as a chapter), the page range, and how many sections, paragraphs and notes."""
+    chapter = bool(layout.citations)
     citation = layout.citations[0] if layout.citations else None
     pages = CITATION.match(citation) if citation else None
-    warnings = [f"{source_name}: footnote {n} has no marker in the body" for n in numbers if n not in markers]
     document_title = front.title or metadata_title
     if not chapter:
         document_title = document_title or _file_title(source_name)
-        warnings.append(_layout_warning(source_name, front, metadata_title, n_headings=len(section_titles) - synthetic))
-    document = {
+        warnings = [*warnings, _layout_warning(source_name, front, metadata_title, n_headings=n_headings)]
+    n_sections, n_paragraphs, n_footnotes = counts
+    return {
         "doc_id": doc_id,
         "title": document_title,
         "author": front.author,
@@ -520,27 +587,8 @@ def ingest_text(
         "last_page": int(pages.group("last")) if pages else None,
         "citation": citation,
         "front_matter": front.extra,
-        "n_sections": len(section_rows),
-        "n_paragraphs": len(paragraph_rows),
-        "n_footnotes": len(footnote_rows),
+        "n_sections": n_sections,
+        "n_paragraphs": n_paragraphs,
+        "n_footnotes": n_footnotes,
         "warnings": warnings,
     }
-    footnotes = pd.DataFrame(
-        footnote_rows,
-        columns=[
-            "doc_id",
-            "number",
-            "marker",
-            "kind",
-            "text",
-            "paragraph_index",
-            "marker_offset",
-            "span_starts",
-            "span_ends",
-        ],
-    )
-    for column in ("number", "paragraph_index", "marker_offset"):
-        footnotes[column] = footnotes[column].astype("Int64")
-    return IngestResult(
-        document=document, sections=pd.DataFrame(section_rows), paragraphs=paragraphs, footnotes=footnotes
-    )
