@@ -63,6 +63,16 @@ class Layout:
     def figures(self) -> Path:
         return self.out / "figures"
 
+    def network_figure(self, doc_id: str) -> Path:
+        """A document's network figure, which the network stage draws and the report shows."""
+        return self.figure(doc_id, "network.png")
+
+    def figure(self, stem: str, suffix: str) -> Path:
+        return self.figures / f"{stem}.{suffix}"
+
+    def export(self, stem: str, suffix: str) -> Path:
+        return self.exports / f"{stem}.{suffix}"
+
     @property
     def report(self) -> Path:
         return self.out / "report.html"

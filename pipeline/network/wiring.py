@@ -57,7 +57,7 @@ def run_network(layout: Layout, configs: Path) -> StageRun:
     scopes = [("corpus", "all", corpus_drawn)] + [("document", d, d in drawn) for d in doc_ids]
     for doc_id in doc_ids:  # no figure is better than one left over from an earlier run
         if doc_id not in drawn:
-            (layout.figures / f"{doc_id}.network.png").unlink(missing_ok=True)
+            layout.network_figure(doc_id).unlink(missing_ok=True)
     # exports are quick to write in this process; figures (about 0.1 s each) are worth a pool of processes
     executor = make_executor("local") if drawn else LocalExecutor()
     batches = [
@@ -68,7 +68,7 @@ def run_network(layout: Layout, configs: Path) -> StageRun:
         for (scope, scope_id, _), named in zip(batch.scopes, files, strict=True):
             stem = "corpus" if scope == "corpus" else scope_id
             for suffix, content in named.items():
-                path = (layout.figures if isinstance(content, bytes) else layout.exports) / f"{stem}.{suffix}"
+                path = layout.figure(stem, suffix) if isinstance(content, bytes) else layout.export(stem, suffix)
                 data = content if isinstance(content, bytes) else content.encode("utf-8")
                 if not (path.is_file() and path.read_bytes() == data):  # replacing a file costs more than reading it
                     write_bytes_atomic(path, data)

@@ -29,9 +29,9 @@ def report_inputs(layout: Layout, configs: Path) -> ReportInputs:
     evaluation = json.loads(card_path.read_text(encoding="utf-8")) if card_path.exists() else None
     tables = {name: read_table(layout.table(name), name=name) for name in REPORT_TABLES}
     pngs = {
-        doc_id: (layout.figures / f"{doc_id}.network.png").read_bytes()
+        doc_id: layout.network_figure(doc_id).read_bytes()
         for doc_id in tables["documents"]["doc_id"]
-        if (layout.figures / f"{doc_id}.network.png").exists()
+        if layout.network_figure(doc_id).exists()
     }
     parse_model = load_config(ParseConfig, configs).model
     provenance = {
