@@ -69,10 +69,10 @@ def mark_speakers(
     """Record on each body paragraph the state whose representative speaks it (``speaker_states``; ``texts``: the
     docs' texts, when the caller has them already; otherwise their first tokens, which hold any speaker label)."""
     texts = [doc[:LABEL_TOKENS].text for doc in docs] if texts is None else texts
-    body = [(doc, text) for doc, text in zip(docs, texts, strict=True) if doc.user_data["zone"] == "body"]
+    body = [(doc, text) for doc, text in zip(docs, texts, strict=True) if doc._.zone == "body"]
     speakers = speaker_states([text for _, text in body], gazetteer, gazetteer.state_for_code(country))
     for (doc, _), speaker in zip(body, speakers, strict=True):
-        doc.user_data["speaker"] = speaker
+        doc._.speaker = speaker
 
 
 def mention_table(doc_id: str, docs: list[Doc]) -> pd.DataFrame:
@@ -110,7 +110,7 @@ def extract_mentions(
     texts = [doc.text for doc in docs]
     mark_speakers(docs, gazetteer, country, texts=texts)
     for doc in docs:
-        doc.user_data["year"] = year
+        doc._.year = year
         tagger(doc)
     resolve_document(docs, gazetteer=gazetteer, config=tagger.config, texts=texts)
     return mention_table(doc_id, docs)

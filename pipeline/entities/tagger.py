@@ -22,6 +22,7 @@ from spacy.tokens import Doc, Span
 from pipeline.core.config import EntitiesConfig, load_config
 from pipeline.core.errors import ConfigError
 from pipeline.entities.gazetteer import Gazetteer
+from pipeline.parse.stage import DOC_EXTENSIONS as DOC_EXTENSIONS  # declares doc._.speaker and doc._.year, read here
 
 SPAN_KEY = "actors"
 # Which candidate wins where two overlap: higher priority first, then the longer span.
@@ -577,7 +578,7 @@ class FirstPerson:
 
     def candidates(self, doc: Doc, lower: list[int]) -> Iterator[Candidate]:
         """ "We", "our", "my country" as the state of the paragraph's speaker (none without one)."""
-        speaker = doc.user_data.get("speaker")
+        speaker = doc._.speaker
         if not speaker:
             return
         for i in token_positions(lower, self.first_person_ids):
@@ -606,7 +607,7 @@ class ActorTagger:
         self.first_person = FirstPerson()
 
     def __call__(self, doc: Doc) -> Doc:
-        year = doc.user_data.get("year")
+        year = doc._.year
         lower: list[int] = doc.to_array(LOWER).tolist()
         candidates = [*self.names.candidates(doc), *self.demonyms.candidates(doc, lower)]
         attributes = {(c.span.start, c.span.end) for c in candidates if c.span.id_ == "attribute"}

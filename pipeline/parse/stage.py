@@ -14,6 +14,33 @@ from spacy.tokens import Doc, DocBin, Span
 from pipeline.core.config import ParseConfig
 from pipeline.parse.nlp import load_model
 
+# What the stages attach to each parsed paragraph or note, declared as Doc extensions: ``doc._.zone`` ("body" or
+# "footnote") and ``doc._.index`` (its paragraph or note number), set here; ``doc._.year`` and ``doc._.speaker``
+# (the state whose representative speaks the paragraph), set by the entities stage and read by stance. The values
+# live in ``doc.user_data`` under these plain names, which DocBin stores, so stored docs keep them and stay readable.
+DOC_EXTENSIONS = ("zone", "index", "year", "speaker")
+
+
+def _declare_doc_extensions() -> None:
+    for key in DOC_EXTENSIONS:
+        if not Doc.has_extension(key):
+            Doc.set_extension(
+                key,
+                getter=functools.partial(_user_value, key=key),
+                setter=functools.partial(_set_user_value, key=key),
+            )
+
+
+def _user_value(doc: Doc, *, key: str) -> Any:
+    return doc.user_data.get(key)
+
+
+def _set_user_value(doc: Doc, value: Any, *, key: str) -> None:
+    doc.user_data[key] = value
+
+
+_declare_doc_extensions()
+
 
 def _texts(
     inputs: dict[str, tuple[pd.DataFrame, pd.DataFrame]],
@@ -49,8 +76,8 @@ def parse_documents(
     docs: dict[str, list[Doc]] = {doc_id: [] for doc_id in inputs}
     stream = nlp.pipe(_texts(inputs), as_tuples=True, batch_size=config.batch_size)
     for doc, (doc_id, zone, index) in stream:
-        doc.user_data["zone"] = zone
-        doc.user_data["index"] = index
+        doc._.zone = zone
+        doc._.index = index
         docs[doc_id].append(doc)
         if len(docs[doc_id]) == expected[doc_id]:
             yield _finish(doc_id, docs.pop(doc_id), inputs[doc_id])
@@ -93,7 +120,7 @@ def iter_sentences(docs: list[Doc]) -> Iterator[Sentence]:
         for sent in doc.sents:
             if space[sent.start : sent.end].all():
                 continue
-            yield Sentence(sentence_id, doc.user_data["zone"], doc.user_data["index"], doc, sent)
+            yield Sentence(sentence_id, doc._.zone, doc._.index, doc, sent)
             sentence_id += 1
 
 

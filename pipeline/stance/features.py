@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from pipeline.core.config import StanceConfig, TargetConfig, read_yaml
 from pipeline.core.errors import ConfigError
 from pipeline.entities.gazetteer import Gazetteer
+from pipeline.parse.stage import DOC_EXTENSIONS as DOC_EXTENSIONS  # declares doc._.speaker, read here
 
 if TYPE_CHECKING:  # for annotations only: loading the lexicon needs no spaCy
     from spacy.tokens import Span, Token
@@ -242,7 +243,7 @@ def read_target(
     refs = [s for s in actors if refers_to(s, target, gazetteer)]
     view = TargetView(target=target.name, refs=refs)
     # the state whose representative speaks this paragraph (set on the Doc from metadata and transcript labels)
-    view.speaker_is_target = sentence.doc.user_data.get("speaker") in target.entity_ids
+    view.speaker_is_target = sentence.doc._.speaker in target.entity_ids
     design = FEATURE_DESIGNS[config.learned.feature_design]
     if design.target_independent:
         view.other_actor = any(is_other_actor(s, target, gazetteer) for s in actors)

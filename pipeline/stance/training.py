@@ -124,8 +124,8 @@ def featurize_labels(
     for k, (row, doc) in enumerate(zip(sentences.itertuples(), nlp.pipe(sentences["sentence"]), strict=True)):
         year = YEAR.search(str(row.doc_id))
         section, speaker = sources.locate(str(row.doc_id), str(row.sentence))
-        doc.user_data["year"] = int(year.group(1)) if year else None
-        doc.user_data["speaker"] = speaker
+        doc._.year = int(year.group(1)) if year else None
+        doc._.speaker = speaker
         tagger(doc)
         items.append(SentenceItem(str(row.doc_id), k, section, None, doc[:], list(doc.spans["actors"])))
     features = analyse(items, config=config, gazetteer=gazetteer, lexicon=lexicon)
