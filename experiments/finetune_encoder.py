@@ -268,7 +268,7 @@ def export_int8(model: Any, tokenizer: Any, folder: Path) -> Path:
     return int8_model
 
 
-def onnx_session(path: Path, threads: int) -> Any:
+def onnx_model(path: Path, threads: int) -> Any:
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -287,13 +287,13 @@ def pipeline_tokenizer(folder: Path, max_len: int) -> Any:
     return tokenizer
 
 
-def predict_onnx(session: Any, tokenizer: Any, texts: list[str]) -> np.ndarray:
+def predict_onnx(runner: Any, tokenizer: Any, texts: list[str]) -> np.ndarray:
     """One sentence per call, unpadded, as the stance stage runs its int8 encoder (activations are scaled per call)."""
     out = np.zeros((len(texts), len(CLASSES)))
     for k, encoding in enumerate(tokenizer.encode_batch(texts)):
         ids = np.array([encoding.ids], dtype=np.int64)
         inputs = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
-        logits = session.run(None, inputs)[0][0]
+        logits = runner.run(None, inputs)[0][0]
         exp = np.exp(logits - logits.max())
         out[k] = exp / exp.sum()
     return out
@@ -446,11 +446,11 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             if args.onnx:
                 path = export_int8(model, tokenizer, Path(scratch) / str(k))
-                session = onnx_session(path, args.threads)
-                tuned_int8[test] = predict_onnx(session, fast_tokenizer, held_out)
+                runner = onnx_model(path, args.threads)
+                tuned_int8[test] = predict_onnx(runner, fast_tokenizer, held_out)
                 agreement.append(tuned_int8[test].argmax(axis=1) == tuned[test].argmax(axis=1))
                 if k == 0:
-                    timed["fine-tuned, int8 ONNX"] = lambda batch, s=session: predict_onnx(s, fast_tokenizer, batch)
+                    timed["fine-tuned, int8 ONNX"] = lambda batch, s=runner: predict_onnx(s, fast_tokenizer, batch)
                     log["finetuned_int8_onnx_mb"] = round(path.stat().st_size / 1e6, 1)
             if k > 0:
                 del model
