@@ -12,10 +12,10 @@ Compares, on the project's labelled rows (``data/labels/stance_*.tsv``, analysed
 - ``average``: the mean of ``frozen`` and ``finetuned`` probabilities (same folds), argmax;
 - ``average-lodo``: the mean of ``frozen-lodo`` and ``finetuned`` probabilities;
 - ``finetuned-int8``, ``average-int8`` (unless ``--no-onnx``): each fold's fine-tuned model exported to ONNX and
-  quantised to int8 as ``pipeline/encoder_build.py`` builds the shipped encoder, run one sentence per call as the
+  quantised to int8 as ``pipeline/stance/encoder_build.py`` builds the shipped encoder, run one sentence per call as the
   stance stage runs its encoder; ``average-int8`` averages it with ``frozen``.
 
-Scores come from ``pipeline.stance_training.evaluate`` (macro-F1 over pro/anti/neutral, ``none`` a miss).
+Scores come from ``pipeline.stance.training.evaluate`` (macro-F1 over pro/anti/neutral, ``none`` a miss).
 
     .venv/bin/python experiments/finetune_encoder.py --out results.json
 """
@@ -39,9 +39,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.stance_features import natural_text  # noqa: E402
-from pipeline.stance_learned import CLASSES, StanceClassifier  # noqa: E402
-from pipeline.stance_training import cross_fitted_predictions, evaluate, model_params, train  # noqa: E402
+from pipeline.stance.features import natural_text  # noqa: E402
+from pipeline.stance.learned import CLASSES, StanceClassifier  # noqa: E402
+from pipeline.stance.training import cross_fitted_predictions, evaluate, model_params, train  # noqa: E402
 
 PROBABILITY_COLUMNS = [f"p_{c}" for c in CLASSES]
 
@@ -73,22 +73,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def labelled_features(cache: Path | None) -> tuple[pd.DataFrame, Any]:
     """The labelled rows as ``make evaluate`` analyses them (marked text, signals, frozen vectors, gold, fold)."""
-    from pipeline.steps import DEFAULT_SOURCES, _labelled_features, _stance_context_rules
+    from pipeline.stance.context import context_without_model
+    from pipeline.stance.evaluation import DEFAULT_SOURCES
+    from pipeline.stance.evaluation import labelled_features as project_labelled_features
 
     configs = Path("configs")  # the project's paths are relative to its root (main() changes to it)
     if cache is not None and cache.exists():
-        return pd.read_pickle(cache), _stance_context_rules(configs).config
+        return pd.read_pickle(cache), context_without_model(configs).config
     labels = sorted(Path("data", "labels").glob("stance_*.tsv"))  # as the Makefile's data/labels/stance_*.tsv
-    features, context = _labelled_features(labels, configs, DEFAULT_SOURCES)
+    features, context = project_labelled_features(labels, configs, DEFAULT_SOURCES)
     if cache is not None:
         features.to_pickle(cache)
     return features, context.config
 
 
 def subsets(features: pd.DataFrame) -> dict[str, pd.Series]:
-    from pipeline.steps import _subsets
+    from pipeline.stance.evaluation import held_out_subsets
 
-    return _subsets(features)
+    return held_out_subsets(features)
 
 
 def grouped_folds(rows: pd.DataFrame, n_folds: int, seed: int) -> list[np.ndarray]:
@@ -134,7 +136,7 @@ def frozen_probabilities(rows: pd.DataFrame, parts: list[np.ndarray], params: di
 
 def minilm_folder() -> Path:
     """The installed all-MiniLM-L6-v2 model folder, its files checked against the project's pinned hashes."""
-    from pipeline.encoder_build import MANIFEST_DIR, checked_minilm
+    from pipeline.stance.encoder_build import MANIFEST_DIR, checked_minilm
 
     return checked_minilm(MANIFEST_DIR / "all-MiniLM-L6-v2.sha256")
 
@@ -236,7 +238,7 @@ def predict_torch(model: Any, tokenizer: Any, texts: list[str], max_len: int, ba
 
 def export_int8(model: Any, tokenizer: Any, folder: Path) -> Path:
     """The fine-tuned classifier (encoder, pooling and head) to ONNX opset 17, weights quantised to int8 as the
-    shipped MiniLM encoder is (``pipeline/encoder_build.py``: one scale per weight matrix)."""
+    shipped MiniLM encoder is (``pipeline/stance/encoder_build.py``: one scale per weight matrix)."""
     import logging
 
     import torch
@@ -317,9 +319,9 @@ def time_per_sentence(functions: dict[str, Any], texts: list[str], repeats: int 
 
 
 def frozen_encoder(texts: list[str]) -> None:
-    """The shipped int8 MiniLM encoder (``pipeline.embeddings.encode``), one sentence per call; the logistic
+    """The shipped int8 MiniLM encoder (``pipeline.stance.embeddings.encode``), one sentence per call; the logistic
     regression after it costs next to nothing."""
-    from pipeline.embeddings import encode
+    from pipeline.stance.embeddings import encode
 
     for text in texts:
         encode([text], [[]])
