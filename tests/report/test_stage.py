@@ -19,6 +19,7 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
+from pipeline.bench_scale import CHROMIUM_FLAGS  # the bench opens the report as these tests do
 from pipeline.core.artifacts import Layout, read_table
 from pipeline.core.config import ReportConfig, load_config
 from pipeline.core.errors import PipelineError
@@ -446,18 +447,6 @@ def test_compare_table_by_section_and_by_document():
 
 
 # ---------------------------------------------------------------------------------------------------- browser
-
-
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def run_chromium(chromium: str, profile: Path, url: str, *extra: str) -> subprocess.CompletedProcess[str]:
