@@ -130,7 +130,7 @@ bench: $(ENCODERS) ## Throughput and memory of the pipeline against bare spaCy (
 	$(PY) -m pipeline.bench
 
 bench-scale: $(ENCODERS) ## Seconds per 100k words and peak memory at ~0.5M and ~3M words (SIZES="n1 n2"; JSON last)
-	$(PY) -m pipeline.bench_scale $(if $(SIZES),--sizes $(SIZES))
+	$(PY) -m pipeline.bench_scale --executor $(EXECUTOR) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SIZES),--sizes $(SIZES))
 
 clean: ## Remove OUT
 	rm -rf $(OUT)

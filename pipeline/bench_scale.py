@@ -8,6 +8,11 @@ resident memory of the whole run at both sizes, and one JSON line last.
 Peak memory counts every process of a stage: the stage process and its worker processes, their resident set sizes
 summed, sampled every 0.1 s (a sum of RSS counts shared library pages once per process, so it errs high), and at
 least the largest single process's own peak (``ru_maxrss``, which catches a spike between two samples).
+
+With ``--executor dask`` every stage runs on a Dask cluster (a LocalCluster of two worker processes, or
+``--scheduler``); its outputs go to ``out-<words>-dask`` beside the local run's ``out-<words>``, and when a local run
+of the same size is there, every artifact of the two is compared (parquet files by content, one file at a time;
+other files by bytes) and the JSON line says whether they are equal.
 """
 
 from __future__ import annotations
@@ -115,8 +120,14 @@ def ingested_words(out: Path) -> int:
     return words
 
 
-def run_at_size(source: Path, workdir: Path, configs: Path, words: int) -> ScaleRun:
-    corpus, out = workdir / f"corpus-{words}", workdir / f"out-{words}"
+def output_folder(workdir: Path, words: int, executor: str) -> Path:
+    return workdir / (f"out-{words}" if executor == "local" else f"out-{words}-{executor}")
+
+
+def run_at_size(
+    source: Path, workdir: Path, configs: Path, words: int, *, executor: str = "local", scheduler: str | None = None
+) -> ScaleRun:
+    corpus, out = workdir / f"corpus-{words}", output_folder(workdir, words, executor)
     build_corpus(source, corpus, words=words, whole_copies=False)
     if out.exists():
         shutil.rmtree(out)
@@ -124,11 +135,40 @@ def run_at_size(source: Path, workdir: Path, configs: Path, words: int) -> Scale
     env = {k: v for k, v in os.environ.items() if k != MAKE_PID}  # each stage holds its own lock, as by hand
     for stage in STAGES:
         command = [sys.executable, "-m", "pipeline", stage, "--texts", str(corpus), "--out", str(out)]
-        seconds, peak = run_measured([*command, "--configs", str(configs)], env=env)
+        command += [
+            "--configs",
+            str(configs),
+            "--executor",
+            executor,
+            *(["--scheduler", scheduler] if scheduler else []),
+        ]
+        seconds, peak = run_measured(command, env=env)
         run.seconds[stage], run.peak_mb[stage] = round(seconds, 2), peak
         print(f"[bench-scale] {words:,} words: {stage} {seconds:.1f} s, peak {peak:,.0f} MB", file=sys.stderr)
     run.words = ingested_words(out)
     return run
+
+
+# Recorded in the provenance of artifacts, so different between two runs of the same inputs: compared apart.
+RUN_FILES = ("run_summary.json",)
+
+
+def differing_files(a: Path, b: Path) -> list[str]:
+    """The files of two output folders that differ: present in one only, parquet tables unequal in content (schema
+    and rows in order, read one file at a time, so memory stays at one partition), other files unequal in bytes."""
+    names_a = {p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file()}
+    names_b = {p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file()}
+    differ = sorted(names_a ^ names_b)
+    for name in sorted(names_a & names_b):
+        if Path(name).name in RUN_FILES or name.endswith(".lock"):
+            continue
+        if name.endswith(".parquet"):
+            same = pq.read_table(a / name).equals(pq.read_table(b / name), check_metadata=False)
+        else:
+            same = (a / name).read_bytes() == (b / name).read_bytes()
+        if not same:
+            differ.append(name)
+    return differ
 
 
 def report_page(out: Path) -> Path:
@@ -177,8 +217,17 @@ def load_seconds(page: Path, *, repeats: int = 3) -> float | None:
     return round(statistics.median(times), 2)
 
 
-def summary(small: ScaleRun, large: ScaleRun, *, page_bytes: int, load_s: float | None) -> dict[str, object]:
-    """The JSON line: words, seconds and peak memory at both sizes, per-word cost ratios, the report's weight."""
+def summary(
+    small: ScaleRun,
+    large: ScaleRun,
+    *,
+    page_bytes: int,
+    load_s: float | None,
+    executor: str = "local",
+    equal_to_local: bool | None = None,
+) -> dict[str, object]:
+    """The JSON line: words, seconds and peak memory at both sizes, per-word cost ratios, the report's weight; for a
+    run on another executor, whether its artifacts equal the local run's (None when there was none to compare)."""
     ratios = {stage: large.per_100k(stage) / small.per_100k(stage) for stage in STAGES}
     worst = max(STAGES, key=lambda stage: ratios[stage])
     per_word = (large.total_seconds / large.words) / (small.total_seconds / small.words)
@@ -191,6 +240,7 @@ def summary(small: ScaleRun, large: ScaleRun, *, page_bytes: int, load_s: float 
         "peak_rss_mb": [max(small.peak_mb.values()), max(large.peak_mb.values())],
         "report_index_bytes": page_bytes,
         "report_load_s": load_s,
+        **({} if executor == "local" else {"executor": executor, "equal_to_local": equal_to_local}),
     }
 
 
@@ -215,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path("bench") / "scale", help="corpora and outputs go here")
     parser.add_argument("--sizes", type=int, nargs=2, default=[500_000, 3_000_000], metavar=("SMALL", "LARGE"))
     parser.add_argument("--configs", type=Path, default=Path("configs"))
+    parser.add_argument("--executor", choices=("local", "dask"), default="local", help="where the stages' work runs")
+    parser.add_argument("--scheduler", help="a Dask scheduler's address (default: a LocalCluster of two workers)")
     args = parser.parse_args(argv)
     small_words, large_words = sorted(args.sizes)
     load = os.getloadavg()[0]
@@ -223,11 +275,34 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"[bench-scale] load average {load:.1f} on {cores} cores: timings are only meaningful idle", file=sys.stderr
         )
-    small = run_at_size(args.source, args.workdir, args.configs, small_words)
-    large = run_at_size(args.source, args.workdir, args.configs, large_words)
+    where = {"executor": args.executor, "scheduler": args.scheduler}
+    small = run_at_size(args.source, args.workdir, args.configs, small_words, **where)
+    large = run_at_size(args.source, args.workdir, args.configs, large_words, **where)
     print(table(small, large))
-    page = report_page(args.workdir / f"out-{large_words}")
-    print(json.dumps(summary(small, large, page_bytes=page.stat().st_size, load_s=load_seconds(page))))
+    equal = None
+    if args.executor != "local":
+        equal = True
+        for words in (small_words, large_words):
+            local = output_folder(args.workdir, words, "local")
+            if not local.exists():
+                equal = None
+                print(f"[bench-scale] no local run in {local} to compare with", file=sys.stderr)
+                break
+            differ = differing_files(local, output_folder(args.workdir, words, args.executor))
+            print(f"[bench-scale] {words:,} words: {len(differ)} files differ from the local run", file=sys.stderr)
+            for name in differ[:20]:
+                print(f"[bench-scale]   {name}", file=sys.stderr)
+            equal = equal and not differ
+    page = report_page(output_folder(args.workdir, large_words, args.executor))
+    found = summary(
+        small,
+        large,
+        page_bytes=page.stat().st_size,
+        load_s=load_seconds(page),
+        executor=args.executor,
+        equal_to_local=equal,
+    )
+    print(json.dumps(found))
     return 0
 
 

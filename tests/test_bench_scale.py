@@ -5,12 +5,15 @@ themselves are measured by ``make bench-scale``, not asserted here.)"""
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+
+import pandas as pd
 
 import pytest
 
 from pipeline.bench import build_corpus
-from pipeline.bench_scale import STAGES, ScaleRun, load_seconds, main, run_measured, summary
+from pipeline.bench_scale import STAGES, ScaleRun, differing_files, load_seconds, main, run_measured, summary
 from pipeline.ingest.sources import doc_id_for
 from tests.conftest import CONFIGS, DEV_CORPUS
 
@@ -91,3 +94,21 @@ def test_a_tiny_run_reports_the_index_size_and_its_load_time(chromium, tmp_path,
     index = tmp_path / "out-3000" / "report" / "index.html"
     assert result["report_index_bytes"] == index.stat().st_size
     assert result["report_load_s"] is not None and result["report_load_s"] >= 0
+
+
+def test_comparing_two_output_folders_finds_every_kind_of_difference(tmp_path):
+    """The Dask run is compared with the local one by content: a partition's rows, another file's bytes, a file
+    present on one side only; the run's own summary (times, pids) is not an artifact and is left out."""
+    a = tmp_path / "a"
+    (a / "stance.parquet").mkdir(parents=True)
+    pd.DataFrame({"doc_id": ["d1", "d1"], "label": ["pro", "neutral"]}).to_parquet(a / "stance.parquet" / "d1.parquet")
+    (a / "report.html").write_text("<p>index 0.25</p>", encoding="utf-8")
+    (a / "run_summary.json").write_text('{"seconds": 1.0}', encoding="utf-8")
+    b = tmp_path / "b"
+    shutil.copytree(a, b)
+    (b / "run_summary.json").write_text('{"seconds": 2.0}', encoding="utf-8")
+    assert differing_files(a, b) == []
+    pd.DataFrame({"doc_id": ["d1", "d1"], "label": ["pro", "anti"]}).to_parquet(b / "stance.parquet" / "d1.parquet")
+    (b / "report.html").write_text("<p>index 0.26</p>", encoding="utf-8")
+    (b / "stance.parquet" / "d2.parquet").write_bytes((a / "stance.parquet" / "d1.parquet").read_bytes())
+    assert differing_files(a, b) == ["stance.parquet/d2.parquet", "report.html", "stance.parquet/d1.parquet"]
