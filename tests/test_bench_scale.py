@@ -9,7 +9,6 @@ import shutil
 import sys
 
 import pandas as pd
-
 import pytest
 
 from pipeline.bench import build_corpus
