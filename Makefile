@@ -129,7 +129,7 @@ test: lint $(ENCODERS) ## Lint, type-check and run the test suite
 bench: $(ENCODERS) ## Throughput and memory of the pipeline against bare spaCy (prints one JSON line)
 	$(PY) -m pipeline.bench
 
-bench-scale: $(ENCODERS) ## Seconds per 100k words and peak memory at ~0.5M and ~3M words (SIZES="n1 n2"; JSON last)
+bench-scale: $(ENCODERS) ## Seconds per 100k words and peak memory at ~0.5M and ~3M words (SIZES="n1 n2"; EXECUTOR=dask: also compared with the local run; JSON last)
 	$(PY) -m pipeline.bench_scale --executor $(EXECUTOR) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(SIZES),--sizes $(SIZES))
 
 clean: ## Remove OUT
