@@ -152,7 +152,11 @@ def test_a_second_make_on_the_same_output_is_refused_during_and_between_the_stag
         )
 
     def second_make() -> subprocess.CompletedProcess[str]:
-        (other / OTHER).touch()  # newer than the first make's ingest stamp: the second make has ingest to do
+        # newer than the first make's ingest stamp, so the second make has ingest to do: set, not touched, because
+        # the kernel stamps files with a coarse clock and a touch in the same tick as the stamp would not be newer
+        stamp = (out / ".stamps" / "ingest").stat().st_mtime_ns
+        newer = max(stamp + 10_000_000, time.time_ns())
+        os.utime(other / OTHER, ns=(newer, newer))
         return subprocess.run(
             [*MAKE, "ingest", f"TEXTS={other}", f"OUT={out}"],
             cwd=ROOT,
