@@ -40,9 +40,10 @@ NETWORK_CODE := $(wildcard pipeline/network/*.py)
 REPORT_CODE := $(wildcard pipeline/report/*.py)
 
 SOURCES := $(wildcard $(TEXTS)/*.txt $(TEXTS)/*.pdf)
-STANCE_MODEL := models/stance_learned.joblib
-# the model card holds the correction of the aggregates (measured at training time)
-STANCE_CARD := models/stance_learned.json
+# the trained stance models, one per encoder choice (configs/stance.yaml, model_path); the model card beside each
+# holds the correction of the aggregates (measured at training time)
+STANCE_MODEL := $(wildcard models/stance_learned_*.joblib)
+STANCE_CARD := $(wildcard models/stance_learned_*.json)
 # the review files and their folder (a removed file changes the folder), when there is one
 REVIEW_FILES := $(wildcard $(REVIEWS)) $(wildcard $(REVIEWS)/*)
 

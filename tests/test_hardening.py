@@ -326,7 +326,7 @@ BAD_CONFIGS = [
         "encoder: minilm",
         "encoder: roberta",
         "error: configs/stance.yaml: key 'learned.encoder': unknown sentence encoder 'roberta' (minilm, mpnet,"
-        " minilm+mpnet)",
+        " minilm+mpnet, none)",
     ),
     BadConfig(
         "unknown stance feature design",
@@ -416,6 +416,20 @@ def test_missing_sentence_encoder_says_how_to_build(monkeypatch, tmp_path):
     )
 
 
+def test_an_encoder_choice_without_a_model_says_to_train_one(tmp_path, chapter_run):
+    configs = copy_configs(tmp_path / "configs")
+    stance_yaml = configs / "stance.yaml"
+    stance_yaml.write_text(stance_yaml.read_text().replace("  encoder: minilm\n", "  encoder: minilm+mpnet\n", 1))
+    out = tmp_path / "out"
+    shutil.copytree(chapter_run, out)
+    result = run_pipeline("stance", "--out", str(out), "--configs", str(configs), check=False)
+    assert result.returncode == 2
+    model = tmp_path / "models" / "stance_learned_minilm+mpnet.joblib"
+    assert result.stderr.splitlines() == [
+        f"error: {model}: stance model missing; run `make train-stance` (or set method: rules)"
+    ]
+
+
 def test_stance_model_trained_on_another_encoder_is_refused(tmp_path):
     import dataclasses
 
@@ -451,9 +465,10 @@ def test_stance_model_trained_on_another_encoder_is_refused(tmp_path):
     switched = dataclasses.replace(context, config=dataclasses.replace(context.config, learned=learned))
     with pytest.raises(ModelError) as caught:
         stance_context.with_model(switched)
-    model = context.config.model_path
-    assert str(caught.value).startswith(f"{model}: trained on the vectors of sentence encoder '{trained}'")
-    assert f"{config_file} selects learned.encoder '{other}'" in str(caught.value)
+    assert str(caught.value) == (
+        f"{context.config.model_path}: trained with sentence encoder '{trained}', but {config_file} selects"
+        f" learned.encoder '{other}'; run `make train-stance` or select the model's encoder"
+    )
 
 
 def test_stance_model_of_another_feature_design_is_refused_naming_the_config_and_the_model(tmp_path, chapter_run):
@@ -472,7 +487,7 @@ def test_stance_model_of_another_feature_design_is_refused_naming_the_config_and
     before = stance_files()
     assert before
     result = run_pipeline("stance", "--out", str(out), "--configs", str(configs), check=False)
-    model = tmp_path / "models" / "stance_learned.joblib"  # the model beside the copied config folder
+    model = tmp_path / "models" / "stance_learned_minilm.joblib"  # the model beside the copied config folder
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         f"error: {stance_yaml}: learned.feature_design is 'target-only' but {model} was trained"

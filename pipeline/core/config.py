@@ -24,8 +24,11 @@ import yaml
 from pipeline.core.errors import ConfigError
 
 CONFIG_DIR = Path("configs")
-# the sentence encoders the learned stance model can read (pipeline/stance/embeddings.py builds their vectors)
-ENCODER_CHOICES = ("minilm", "mpnet", "minilm+mpnet")
+# the sentence encoders the learned stance model can read (pipeline/stance/embeddings.py builds their vectors), or
+# none: the fast profile, TF-IDF words and the rules' signals only
+ENCODER_CHOICES = ("minilm", "mpnet", "minilm+mpnet", "none")
+# in ``model_path``, replaced by the configured encoder: each encoder choice has its own trained model
+ENCODER_PLACEHOLDER = "{encoder}"
 
 
 @dataclass(frozen=True)
@@ -79,10 +82,13 @@ class LearnedConfig:
     min_df: int
     use_signals: bool
     signal_weight: float
-    use_embeddings: bool
     embedding_weight: float
     encoder: str
     feature_design: str
+
+    @property
+    def use_embeddings(self) -> bool:
+        return self.encoder != "none"
 
 
 @dataclass(frozen=True)
@@ -260,6 +266,8 @@ def load_config(cls: type[C], config_dir: Path = CONFIG_DIR) -> C:
     config = _build(cls, raw, str(path))
     _validate(stage, config, path)
     beside = {key: _beside(config_dir, getattr(config, key)) for key in PATH_KEYS.get(cls, ())}
+    if isinstance(config, StanceConfig):
+        beside["model_path"] = beside["model_path"].replace(ENCODER_PLACEHOLDER, config.learned.encoder)
     return dataclasses.replace(config, **beside) if beside else config  # type: ignore[type-var]
 
 

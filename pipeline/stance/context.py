@@ -98,12 +98,15 @@ def with_model(context: StanceContext) -> StanceContext:
             )
             + " retrain with `make train-stance`"
         )
-    trained = str(bundle.params.get("encoder", "minilm"))  # models from before the choice read MiniLM's vectors
+    # a model trained without vectors read none; models from before the choice read MiniLM's
+    trained = str(bundle.params.get("encoder", "minilm")) if bundle.params.get("use_embeddings") else "none"
     configured = context.config.learned.encoder
-    if bundle.params.get("use_embeddings") and (trained, bundle.encoder_sha256) != (
-        configured,
-        encoder_sha256(configured),
-    ):
+    if trained != configured:
+        raise ModelError(
+            f"{model_path}: trained with sentence encoder '{trained}', but {context.config_file} selects"
+            f" learned.encoder '{configured}'; run `make train-stance` or select the model's encoder"
+        )
+    if trained != "none" and bundle.encoder_sha256 != encoder_sha256(configured):
         raise ModelError(
             f"{model_path}: trained on the vectors of sentence encoder '{trained}' ({bundle.encoder_sha256[:12]}), but"
             f" {context.config_file} selects learned.encoder '{configured}' as installed"

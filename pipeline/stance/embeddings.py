@@ -53,11 +53,14 @@ ENCODERS = {
 
 
 def encoder_parts(choice: str) -> list[Encoder]:
-    """The encoders a configured choice runs: ``minilm``, ``mpnet`` or ``minilm+mpnet`` (side by side)."""
+    """The encoders a configured choice runs: ``minilm``, ``mpnet`` or ``minilm+mpnet`` (side by side); ``none``
+    runs none (the fast profile: no embedding columns)."""
+    if choice == "none":
+        return []
     try:
         return [ENCODERS[name] for name in choice.split("+")]
     except KeyError:
-        raise ModelError(f"unknown sentence encoder '{choice}' (minilm, mpnet, minilm+mpnet)") from None
+        raise ModelError(f"unknown sentence encoder '{choice}' (minilm, mpnet, minilm+mpnet, none)") from None
 
 
 def embedding_columns(choice: str = "minilm") -> tuple[str, ...]:

@@ -150,7 +150,7 @@ def model_params(config: StanceConfig) -> dict[str, Any]:
     shapes the features the model is given)."""
     params = dataclasses.asdict(config.learned)
     del params["feature_design"]
-    return {**params, "random_state": config.seed}
+    return {**params, "use_embeddings": config.learned.use_embeddings, "random_state": config.seed}
 
 
 def train(features: pd.DataFrame, *, config: StanceConfig, training_hash: str, guideline_sha256: str) -> StanceBundle:

@@ -16,9 +16,21 @@ def test_paths_in_a_config_are_relative_to_its_folder(tmp_path):
     configs = copy_configs(tmp_path / "elsewhere" / "configs")
     stance = load_config(StanceConfig, configs)
     assert stance.lexicon == str(configs / "stance_lexicon.yaml")
-    assert stance.model_path == str(tmp_path / "elsewhere" / "models" / "stance_learned.joblib")
+    assert stance.model_path == str(tmp_path / "elsewhere" / "models" / "stance_learned_minilm.joblib")
     assert load_config(EntitiesConfig, configs).gazetteer == str(configs / "gazetteer.yaml")
     assert load_config(StanceConfig, CONFIGS).lexicon == str(ROOT / "configs" / "stance_lexicon.yaml")
+
+
+def test_the_model_path_follows_the_configured_encoder(tmp_path):
+    """Each encoder choice has its own model: `{encoder}` in model_path stands for learned.encoder."""
+    configs = copy_configs(tmp_path / "configs")
+    stance_yaml = configs / "stance.yaml"
+    text = stance_yaml.read_text(encoding="utf-8")
+    for encoder in ("none", "mpnet", "minilm+mpnet"):
+        stance_yaml.write_text(text.replace("  encoder: minilm\n", f"  encoder: {encoder}\n", 1), encoding="utf-8")
+        stance = load_config(StanceConfig, configs)
+        assert stance.learned.use_embeddings is (encoder != "none")
+        assert stance.model_path == str(tmp_path / "models" / f"stance_learned_{encoder}.joblib")
 
 
 def test_a_copied_config_folder_hashes_as_the_original(tmp_path):

@@ -68,7 +68,7 @@ def chapter_inputs(tmp_path_factory) -> ReportInputs:
         run_pipeline(stage, "--texts", str(texts), "--out", str(out), "--configs", str(CONFIGS))
     layout = Layout(out)
     frames = {name: read_table(layout.table(name), name=name) for name in TABLES}
-    evaluation = json.loads((ROOT / "models" / "stance_learned.json").read_text(encoding="utf-8"))
+    evaluation = json.loads((ROOT / "models" / "stance_learned_minilm.json").read_text(encoding="utf-8"))
     return ReportInputs(
         **frames, network_pngs={CHAPTER_ID: network_png()}, evaluation=evaluation, provenance=PROVENANCE
     )

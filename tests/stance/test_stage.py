@@ -253,8 +253,17 @@ def test_learning_curve_refuses_a_share_outside_zero_to_one():
     assert result.returncode == 2 and "--fractions" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_model_card_records_training_data_and_scores():
-    card = json.loads((ROOT / "models" / "stance_learned.json").read_text())
+SHIPPED_CARDS = sorted((ROOT / "models").glob("stance_learned_*.json"))
+
+
+def test_a_model_ships_for_each_profile():
+    assert {card.stem for card in SHIPPED_CARDS} == {f"stance_learned_{e}" for e in ("minilm", "none", "mpnet")}
+
+
+@pytest.mark.parametrize("card_path", SHIPPED_CARDS, ids=lambda path: path.stem)
+def test_model_card_records_training_data_and_scores(card_path):
+    card = json.loads(card_path.read_text())
+    assert card_path.stem == f"stance_learned_{card['encoder']}", "each encoder choice's model under its own name"
     labels = sorted((ROOT / "data" / "labels").glob("stance_*.tsv"))
     from pipeline.stance.training import labels_hash
 
@@ -264,7 +273,7 @@ def test_model_card_records_training_data_and_scores():
     assert Path(ROOT / card["model"]).exists()
     from pipeline.stance.embeddings import encoder_sha256
 
-    assert card["encoder_sha256"] == encoder_sha256(), "trained on the vectors of the encoder `make venv` builds"
+    assert card["encoder_sha256"] == encoder_sha256(card["encoder"]), "trained on the vectors `make venv` builds"
     config = load_config(StanceConfig, CONFIGS)
     assert card["feature_design"] == config.learned.feature_design
     assert card["targets"] == [dataclasses.asdict(t) for t in config.targets], "the definitions of its labels' targets"
@@ -343,7 +352,7 @@ def test_sentence_vectors_are_the_encoders_and_target_vectors_differ_by_target()
 
 
 def test_model_card_holds_the_measured_errors_per_target_and_document():
-    card = json.loads((ROOT / "models" / "stance_learned.json").read_text())
+    card = json.loads((ROOT / "models" / "stance_learned_minilm.json").read_text())
     from pipeline.stance.estimates import Correction
 
     correction = Correction.from_dict(card["correction"], draws=10, seed=1)
@@ -399,8 +408,9 @@ def test_a_model_trained_on_the_configured_encoder_runs_and_one_from_another_is_
         stance_yaml = configs[encoder] / "stance.yaml"
         text = stance_yaml.read_text(encoding="utf-8")
         text = text.replace("  encoder: minilm\n", f"  encoder: {encoder}\n", 1)
-        assert "model_path: ../models/stance_learned.joblib" in text, "the shipped model is not to be overwritten"
-        stance_yaml.write_text(text.replace("model_path: ../models/stance_learned.joblib", f"model_path: {model}", 1))
+        shipped = "model_path: ../models/stance_learned_{encoder}.joblib"
+        assert shipped in text, "the shipped models are not to be overwritten"
+        stance_yaml.write_text(text.replace(shipped, f"model_path: {model}", 1))
     labels = ROOT / "data" / "labels" / "stance_chapter.tsv"
     run_pipeline("train-stance", "--labels", str(labels), "--configs", str(configs["mpnet"]))
     card = json.loads(model.with_suffix(".json").read_text())
@@ -417,7 +427,39 @@ def test_a_model_trained_on_the_configured_encoder_runs_and_one_from_another_is_
     refused = run_pipeline("stance", "--out", str(out), "--configs", str(configs["minilm"]), check=False)
     assert refused.returncode == 2
     assert refused.stderr.splitlines() == [
-        f"error: {model}: trained on the vectors of sentence encoder 'mpnet' ({encoder_sha256('mpnet')[:12]}), but"
-        f" {configs['minilm'] / 'stance.yaml'} selects learned.encoder 'minilm' as installed"
-        f" ({encoder_sha256('minilm')[:12]}); run `make train-stance` or select the model's encoder"
+        f"error: {model}: trained with sentence encoder 'mpnet', but {configs['minilm'] / 'stance.yaml'} selects"
+        " learned.encoder 'minilm'; run `make train-stance` or select the model's encoder"
     ]
+
+
+def test_the_fast_profile_is_one_switch_and_never_runs_the_encoder(chapter_run, tmp_path, monkeypatch):
+    """`learned.encoder: none` selects the shipped model trained without sentence vectors (the config's model path
+    follows the encoder), and the stance stage then labels the chapter without loading an encoder."""
+    from pipeline.cli import main
+    from pipeline.stance import embeddings
+    from pipeline.stance.context import load_context
+
+    configs = copy_configs(tmp_path / "configs")
+    stance_yaml = configs / "stance.yaml"
+    text = stance_yaml.read_text(encoding="utf-8")
+    assert "  encoder: minilm\n" in text
+    stance_yaml.write_text(text.replace("  encoder: minilm\n", "  encoder: none\n", 1), encoding="utf-8")
+    context = load_context(configs)
+    assert context.config.model_path == str(tmp_path / "models" / "stance_learned_none.joblib")
+    assert context.bundle is not None and context.bundle.params["use_embeddings"] is False
+    card = json.loads(Path(context.config.model_path).with_suffix(".json").read_text(encoding="utf-8"))
+    assert card["encoder"] == "none" and card["encoder_sha256"] == ""
+
+    def no_encoder(name: str) -> None:
+        raise AssertionError(f"the fast profile loaded the {name} encoder")
+
+    monkeypatch.setattr(embeddings, "load_encoder", no_encoder)
+    out = tmp_path / "out"
+    shutil.copytree(chapter_run, out)
+    assert main(["stance", "--out", str(out), "--configs", str(configs)]) == 0
+    stance = pd.read_parquet(out / "stance.parquet")
+    shipped = pd.read_parquet(chapter_run / "stance.parquet")
+    assert len(stance) == len(shipped) and set(stance["label"]) >= {"pro", "anti", "neutral"}
+    referring = stance["label"] != "none"
+    assert (referring == (shipped["label"] != "none")).all(), "the same sentences refer to a target"
+    assert (stance.loc[referring, "label"] != shipped.loc[referring, "label"]).any(), "another model decided"
