@@ -106,7 +106,7 @@ def with_model(context: StanceContext) -> StanceContext:
             f"{model_path}: trained with sentence encoder '{trained}', but {context.config_file} selects"
             f" learned.encoder '{configured}'; run `make train-stance` or select the model's encoder"
         )
-    if trained != "none" and bundle.encoder_sha256 != encoder_sha256(configured):
+    if bundle.encoder_sha256 != encoder_sha256(configured):  # both "" for none
         raise ModelError(
             f"{model_path}: trained on the vectors of sentence encoder '{trained}' ({bundle.encoder_sha256[:12]}), but"
             f" {context.config_file} selects learned.encoder '{configured}' as installed"

@@ -164,7 +164,7 @@ def train(features: pd.DataFrame, *, config: StanceConfig, training_hash: str, g
         params=params,
         training_hash=training_hash,
         guideline_sha256=guideline_sha256,
-        encoder_sha256=encoder_sha256(config.learned.encoder) if config.learned.use_embeddings else "",
+        encoder_sha256=encoder_sha256(config.learned.encoder),  # "" for none
         feature_design=config.learned.feature_design,
         targets=[dataclasses.asdict(t) for t in config.targets if t.name in set(rows["target"])],
     )
